@@ -1,0 +1,295 @@
+"""numba random-walk kernels over CSR arrays (``indptr`` int64, ``indices`` int32 sorted per row, weights).
+
+Every function here is a pure function of arrays. Walk ``w`` draws its random numbers from its own splitmix64
+stream seeded by ``(seed, w)``, so the walks are the same for any number of threads and any chunking, and a
+range of walk indices can be generated on any machine independently of the others.
+
+First-order steps use Walker/Vose alias tables (``float32`` threshold + ``int32`` alias per edge:
+O(edges) memory, O(1) per step). node2vec second-order steps use rejection sampling (KnightKing, Yang et al.,
+SOSP 2019): propose ``x`` from the first-order distribution of ``v`` and accept with ``f(t, x) / M``, where
+``f = 1/p`` if ``x == t``, ``1`` if ``t -> x`` is an edge, ``1/q`` otherwise. When ``1/p`` dominates, the
+return edge is split off as its own mixture component so the envelope stays ``max(1, 1/q)``. The distribution
+is exact and nothing of size O(edges x degree) is ever built.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+from numpy.typing import NDArray
+
+__all__ = [
+    "build_alias",
+    "out_weights",
+    "walk_range",
+    "walk_seed",
+    "format_walks",
+    "token_counts",
+]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+_S11 = np.uint64(11)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+_INV32 = 1.0 / 4294967296.0  # 2**-32
+
+
+@njit(inline="always", cache=True)
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True)
+def walk_seed(seed: int, walk: int) -> np.uint64:
+    """Initial splitmix64 state of walk ``walk`` under ``seed`` (a counter-based hash of the pair)."""
+    return _mix(_mix(np.uint64(seed) + _GOLDEN) ^ (np.uint64(walk) * _GOLDEN))
+
+
+@njit(inline="always", cache=True)
+def _uniform(state: NDArray[np.uint64]) -> float:
+    """Next double in [0, 1) from the splitmix64 stream kept in ``state[0]``."""
+    state[0] += _GOLDEN
+    return float(_mix(state[0]) >> _S11) * _INV53
+
+
+@njit(inline="always", cache=True)
+def _next(state: NDArray[np.uint64]) -> np.uint64:
+    state[0] += _GOLDEN
+    return _mix(state[0])
+
+
+# ---------------------------------------------------------------------------------------------- tables
+@njit(parallel=True, cache=True)
+def out_weights(indptr: NDArray[np.int64], weights: NDArray[np.float32]) -> NDArray[np.float64]:
+    """Sum of the outgoing edge weights of every node (float64)."""
+    n = len(indptr) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for v in prange(n):
+        s = 0.0
+        for e in range(indptr[v], indptr[v + 1]):
+            s += weights[e]
+        out[v] = s
+    return out
+
+
+@njit(parallel=True, cache=True)
+def build_alias(indptr: NDArray[np.int64], weights: NDArray[np.float32]) -> tuple[NDArray[np.float32],
+                                                                                   NDArray[np.int32]]:
+    """Vose alias tables for every row: ``prob[e]`` (keep threshold) and ``alias[e]`` (local column).
+
+    Drawing column ``k`` uniformly in a row of degree ``d`` and keeping it when ``u < prob[s + k]`` (else
+    taking ``alias[s + k]``) samples column ``j`` with probability ``w_j / sum(w)``. Rows of zero total weight
+    get ``prob = 1`` but the walk kernels never enter them (they are dead ends). Memory: 8 bytes per edge.
+    """
+    n = len(indptr) - 1
+    m = len(weights)
+    prob = np.ones(m, dtype=np.float32)
+    alias = np.zeros(m, dtype=np.int32)
+    stack = np.empty(m, dtype=np.int32)  # per-row scratch: small stack from the left, large from the right
+    scaled = np.empty(m, dtype=np.float64)
+    for v in prange(n):
+        s, e = indptr[v], indptr[v + 1]
+        d = e - s
+        if d == 0:
+            continue
+        total = 0.0
+        for i in range(s, e):
+            total += weights[i]
+        if total <= 0.0:
+            continue
+        n_small = 0
+        n_large = 0
+        for k in range(d):
+            x = weights[s + k] * d / total
+            scaled[s + k] = x
+            if x < 1.0:
+                stack[s + n_small] = k
+                n_small += 1
+            else:
+                n_large += 1
+                stack[e - n_large] = k
+        while n_small > 0 and n_large > 0:
+            n_small -= 1
+            small = stack[s + n_small]
+            large = stack[e - n_large]
+            prob[s + small] = scaled[s + small]
+            alias[s + small] = large
+            scaled[s + large] = (scaled[s + large] + scaled[s + small]) - 1.0
+            if scaled[s + large] < 1.0:
+                n_large -= 1
+                stack[s + n_small] = large
+                n_small += 1
+        for i in range(n_large):  # leftovers are exactly 1 up to rounding
+            prob[s + stack[e - 1 - i]] = 1.0
+            alias[s + stack[e - 1 - i]] = stack[e - 1 - i]
+        for i in range(n_small):
+            prob[s + stack[s + i]] = 1.0
+            alias[s + stack[s + i]] = stack[s + i]
+    return prob, alias
+
+
+# ---------------------------------------------------------------------------------------------- steps
+@njit(inline="always", cache=True)
+def _alias_step(v: int, indptr: NDArray[np.int64], indices: NDArray[np.int32], prob: NDArray[np.float32],
+                alias: NDArray[np.int32], state: NDArray[np.uint64]) -> int:
+    """One first-order step from ``v`` (degree > 0): column by multiply-shift, keep or alias by low bits."""
+    s = indptr[v]
+    d = np.uint64(indptr[v + 1] - s)
+    r = _next(state)
+    k = np.int64(((r >> _S32) * d) >> _S32)
+    if float(r & _LOW32) * _INV32 < prob[s + k]:
+        return indices[s + k]
+    return indices[s + alias[s + k]]
+
+
+@njit(inline="always", cache=True)
+def _find(indices: NDArray[np.int32], lo: int, hi: int, x: int) -> int:
+    """Position of ``x`` in the sorted ``indices[lo:hi]``, or -1."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        y = indices[mid]
+        if y < x:
+            lo = mid + 1
+        elif y > x:
+            hi = mid
+        else:
+            return mid
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _node2vec_step(t: int, v: int, indptr: NDArray[np.int64], indices: NDArray[np.int32],
+                   weights: NDArray[np.float32], prob: NDArray[np.float32], alias: NDArray[np.int32],
+                   wsum: NDArray[np.float64], inv_p: float, inv_q: float, split_return: bool,
+                   state: NDArray[np.uint64]) -> int:
+    """One second-order step ``t -> v -> x`` by rejection sampling (exact node2vec distribution).
+
+    ``split_return``: ``1/p`` exceeds ``max(1, 1/q)``; the return edge ``v -> t`` then forms its own
+    mixture component of mass ``w_vt / p`` against ``wsum[v] * max(1, 1/q)`` for the rest, and proposals of
+    ``t`` from the alias table are rejected (they are covered by the component).
+    """
+    t_lo, t_hi = indptr[t], indptr[t + 1]
+    if split_return:
+        env = max(1.0, inv_q)
+        pos = _find(indices, indptr[v], indptr[v + 1], t)
+        a = weights[pos] * inv_p if pos >= 0 else 0.0
+        p_return = a / (a + wsum[v] * env)
+    else:
+        env = max(inv_p, max(1.0, inv_q))
+        p_return = 0.0
+    while True:
+        if p_return > 0.0 and _uniform(state) < p_return:
+            return t
+        x = _alias_step(v, indptr, indices, prob, alias, state)
+        if x == t:
+            if split_return:
+                continue
+            f = inv_p
+        elif _find(indices, t_lo, t_hi, x) >= 0:
+            f = 1.0
+        else:
+            f = inv_q
+        if f >= env or _uniform(state) * env < f:
+            return x
+
+
+# ---------------------------------------------------------------------------------------------- walks
+@njit(parallel=True, cache=True)
+def walk_range(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights: NDArray[np.float32],
+               prob: NDArray[np.float32], alias: NDArray[np.int32], wsum: NDArray[np.float64],
+               starts: NDArray[np.int32], first: int, count: int, walk_length: int, p: float, q: float,
+               second_order: bool, seed: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """Walks ``first .. first + count - 1``; walk ``w`` starts at ``starts[w % len(starts)]``.
+
+    Returns:
+        ``walks`` int32 ``[count, walk_length]`` (0-padded after a dead end), ``lengths`` int32 ``[count]``.
+    """
+    walks = np.zeros((count, walk_length), dtype=np.int32)
+    lengths = np.empty(count, dtype=np.int32)
+    n_starts = len(starts)
+    inv_p = 1.0 / p
+    inv_q = 1.0 / q
+    split_return = inv_p > max(1.0, inv_q)
+    for i in prange(count):
+        w = first + i
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = walk_seed(seed, w)
+        v = starts[w % n_starts]
+        walks[i, 0] = v
+        t = -1
+        n = 1
+        while n < walk_length:
+            if wsum[v] <= 0.0:
+                break
+            if second_order and t >= 0:
+                x = _node2vec_step(t, v, indptr, indices, weights, prob, alias, wsum, inv_p, inv_q,
+                                   split_return, state)
+            else:
+                x = _alias_step(v, indptr, indices, prob, alias, state)
+            walks[i, n] = x
+            n += 1
+            t = v
+            v = x
+        lengths[i] = n
+    return walks, lengths
+
+
+# ---------------------------------------------------------------------------------------------- corpus text
+@njit(inline="always", cache=True)
+def _num_digits(x: int) -> int:
+    d = 1
+    while x >= 10:
+        x //= 10
+        d += 1
+    return d
+
+
+@njit(parallel=True, cache=True)
+def format_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32]) -> NDArray[np.uint8]:
+    """The walks as ASCII text, one walk per line, node ids separated by spaces (gensim ``corpus_file``)."""
+    n = len(lengths)
+    size = np.zeros(n + 1, dtype=np.int64)
+    for i in prange(n):
+        b = 0
+        for j in range(lengths[i]):
+            b += _num_digits(walks[i, j]) + 1  # digits + space or newline
+        size[i + 1] = b
+    for i in range(n):
+        size[i + 1] += size[i]
+    out = np.empty(size[n], dtype=np.uint8)
+    for i in prange(n):
+        pos = size[i]
+        for j in range(lengths[i]):
+            x = walks[i, j]
+            d = _num_digits(x)
+            for k in range(d - 1, -1, -1):
+                out[pos + k] = 48 + x % 10
+                x //= 10
+            pos += d
+            out[pos] = 32 if j + 1 < lengths[i] else 10
+            pos += 1
+    return out
+
+
+@njit(cache=True)
+def token_counts(walks: NDArray[np.int32], lengths: NDArray[np.int32], num_nodes: int) -> NDArray[np.int64]:
+    """How often each node occurs in the walks."""
+    out = np.zeros(num_nodes, dtype=np.int64)
+    for i in range(len(lengths)):
+        for j in range(lengths[i]):
+            out[walks[i, j]] += 1
+    return out
+
+
+def num_threads() -> int:
+    """Number of threads numba runs ``prange`` loops on."""
+    return int(numba.get_num_threads())
