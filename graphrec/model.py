@@ -1,0 +1,228 @@
+"""The contract every model follows, and the run directory it is saved into.
+
+* configured by one frozen dataclass (``config_class``); unknown keys are errors;
+* ``fit(split) -> self`` sees only ``split.train`` (and ``split.valid`` for early stopping);
+* ``score(histories) -> float32[B, num_items + 1]`` makes it evaluable by :func:`graphrec.evaluate.evaluate`;
+* item encoders add ``item_embeddings() -> Embeddings``; user-side models add ``user_embeddings(histories)``;
+* ``save(dir)`` writes a run directory atomically; :func:`load_model` reads any of them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from graphrec.artifacts import FORMAT_VERSION, atomic_dir, environment, read_json, write_json
+from graphrec.config import from_dict, to_dict
+from graphrec.embeddings import Embeddings
+from graphrec.errors import ArtifactError, ConfigError, did_you_mean
+from graphrec.sequences import Sequences
+from graphrec.split import Split
+from graphrec.vocab import ItemVocab
+
+__all__ = ["Recommender", "EmbeddingRecommender", "MODELS", "get_model_class", "load_model", "pool_histories"]
+
+log = logging.getLogger(__name__)
+
+#: Model name -> "module:Class", imported lazily so the foundation never imports the model packages.
+MODELS: dict[str, str] = {
+    "popular": "graphrec.baselines:Popular",
+    "random": "graphrec.baselines:RandomRecommender",
+    "itemknn": "graphrec.baselines:ItemKNN",
+    "deepwalk": "walks.models:DeepWalk",
+    "node2vec": "walks.models:Node2Vec",
+    "eges": "walks.eges:EGES",
+    "ges": "walks.eges:GES",
+    "graphsage": "gnn.models:GraphSAGE",
+    "pinsage": "gnn.models:PinSAGE",
+    "edge-gnn": "gnn.models:EdgeGNN",
+    "sasrec": "sequential.sasrec:SASRec",
+    "fusion": "sequential.fusion:FusedSASRec",
+}
+
+
+def get_model_class(name: str) -> type[Recommender]:
+    """The class registered under ``name`` (raises ConfigError with a hint for unknown names)."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}{did_you_mean(name, MODELS)}; known: {', '.join(MODELS)}")
+    module, cls = MODELS[name].split(":")
+    try:
+        return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"model {name!r} is not available in this installation ({exc})") from exc
+
+
+class Recommender(ABC):
+    """Base class of every model and baseline.
+
+    Subclasses set ``name`` and ``config_class`` and implement :meth:`fit`, :meth:`score`, and the state
+    hooks :meth:`_save_state` / :meth:`_load_state`.
+    """
+
+    name: ClassVar[str] = "model"
+    config_class: ClassVar[type] = object
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        if config is not None and kwargs:
+            raise ConfigError("pass either a config object or keyword settings, not both")
+        if config is None:
+            config = from_dict(self.config_class, kwargs)
+        elif isinstance(config, dict):
+            config = from_dict(self.config_class, config)
+        self.config = config
+        self.vocab_: ItemVocab | None = None
+        self.history_: dict[str, Any] = {}
+
+    @abstractmethod
+    def fit(self, split: Split) -> Recommender:
+        """Train on ``split.train`` (``split.valid`` may drive early stopping)."""
+
+    @abstractmethod
+    def score(self, histories: Sequences) -> NDArray[np.float32]:
+        """Scores ``[len(histories), num_items + 1]``."""
+
+    @property
+    def num_items(self) -> int:
+        if self.vocab_ is None:
+            raise ConfigError(f"{self.name} is not fitted yet: call fit() first")
+        return self.vocab_.size
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path, metrics: dict[str, Any] | None = None, seed: int | None = None,
+             data_hash: str | None = None) -> Path:
+        """Write the run directory atomically: ``config.json``, ``vocab.npz``, model state, ``env.json``
+        (and ``metrics.json`` when given)."""
+        if self.vocab_ is None:
+            raise ConfigError(f"{self.name} is not fitted yet: nothing to save")
+        directory = Path(directory)
+        with atomic_dir(directory) as tmp:
+            write_json(tmp / "config.json", {"format_version": FORMAT_VERSION, "model": self.name,
+                                             "config": to_dict(self.config)})
+            self.vocab_.save(tmp / "vocab.npz")
+            self._save_state(tmp)
+            write_json(tmp / "env.json", environment(seed if seed is not None else getattr(self.config, "seed", None),
+                                                     data_hash))
+            if self.history_:
+                write_json(tmp / "history.json", self.history_)
+            if metrics is not None:
+                write_json(tmp / "metrics.json", metrics)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Recommender:
+        directory = Path(directory)
+        meta = read_json(directory / "config.json")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ArtifactError(f"{directory}: run format version {meta.get('format_version')}, "
+                                f"expected {FORMAT_VERSION}")
+        obj = cls(from_dict(cls.config_class, meta.get("config", {})))
+        obj.vocab_ = ItemVocab.load(directory / "vocab.npz")
+        obj._load_state(directory)
+        return obj
+
+    def _save_state(self, directory: Path) -> None:
+        """Write the fitted state into ``directory`` (arrays without pickle, torch state_dicts)."""
+
+    def _load_state(self, directory: Path) -> None:
+        """Read what :meth:`_save_state` wrote."""
+
+
+def load_model(directory: str | Path) -> Recommender:
+    """Load any saved run directory, dispatching on the model name in ``config.json``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ArtifactError(f"no run directory at {directory}")
+    meta = read_json(directory / "config.json")
+    return get_model_class(str(meta.get("model"))).load(directory)
+
+
+def pool_histories(histories: Sequences, vectors: NDArray[np.float32],
+                   pooling: Literal["last", "mean", "mean_recent"] = "last", recent: int = 5,
+                   decay: float = 1.0) -> NDArray[np.float32]:
+    """User query vectors from item vectors: the last item, the mean of all, or a (decayed) mean of the last
+    ``recent`` items. Empty histories give zero vectors."""
+    n, dim = len(histories), vectors.shape[1]
+    out = np.zeros((n, dim), dtype=np.float32)
+    lengths = histories.lengths
+    if histories.num_events == 0:
+        return out
+    if pooling == "last":
+        has = lengths > 0
+        out[has] = vectors[histories.items[histories.offsets[1:][has] - 1]]
+        return out
+    if pooling not in ("mean", "mean_recent"):
+        raise ConfigError(f"pooling must be 'last', 'mean' or 'mean_recent' (got {pooling!r})")
+    h = histories.last(recent) if pooling == "mean_recent" else histories
+    age = np.repeat(h.lengths, h.lengths) - 1 - h.positions()
+    w = (decay ** age).astype(np.float32)
+    rows = h.row_ids()
+    np.add.at(out, rows, vectors[h.items] * w[:, None])
+    total = np.bincount(rows, weights=w, minlength=n).astype(np.float32)
+    nz = total > 0
+    out[nz] /= total[nz, None]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryConfig:
+    """How an item-embedding model turns a history into scores."""
+
+    pooling: Literal["last", "mean", "mean_recent"] = "last"
+    recent: int = 5
+    decay: float = 1.0
+    similarity: Literal["dot", "cosine"] = "cosine"
+
+
+class EmbeddingRecommender(Recommender):
+    """A recommender whose scores are similarities between a pooled history vector and item vectors.
+
+    Subclasses fill ``self.embeddings_`` in :meth:`fit`; the config may carry ``pooling``/``recent``/
+    ``decay``/``similarity`` fields (see :class:`QueryConfig`).
+    """
+
+    embeddings_: Embeddings | None = None
+
+    def item_embeddings(self) -> Embeddings:
+        if self.embeddings_ is None:
+            raise ConfigError(f"{self.name} is not fitted yet: call fit() first")
+        return self.embeddings_
+
+    def _query(self) -> QueryConfig:
+        fields = {f.name for f in dataclasses.fields(QueryConfig)}
+        return QueryConfig(**{k: getattr(self.config, k) for k in fields if hasattr(self.config, k)})
+
+    def user_embeddings(self, histories: Sequences) -> NDArray[np.float32]:
+        q = self._query()
+        vecs = self._normalised() if q.similarity == "cosine" else self.item_embeddings().vectors
+        return pool_histories(histories, vecs, q.pooling, q.recent, q.decay)
+
+    def _normalised(self) -> NDArray[np.float32]:
+        cached = getattr(self, "_normed", None)
+        if cached is None:
+            v = self.item_embeddings().vectors
+            norms = np.linalg.norm(v, axis=1, keepdims=True)
+            cached = (v / np.maximum(norms, 1e-12)).astype(np.float32)
+            self._normed = cached
+        return cached
+
+    def score(self, histories: Sequences) -> NDArray[np.float32]:
+        q = self._query()
+        items = self._normalised() if q.similarity == "cosine" else self.item_embeddings().vectors
+        scores = self.user_embeddings(histories) @ items.T
+        known = self.item_embeddings().known
+        if known is not None:
+            scores[:, ~known] = -np.inf
+        return scores
+
+    def _save_state(self, directory: Path) -> None:
+        self.item_embeddings().save_into(directory)
+
+    def _load_state(self, directory: Path) -> None:
+        self.embeddings_ = Embeddings.load(directory)
