@@ -1,0 +1,395 @@
+"""numba neighbour samplers over CSR arrays (``indptr`` int64, ``indices`` int32 sorted per row, ``weights``).
+
+Every kernel is a pure function of arrays. Target ``b`` of a call draws its random numbers from its own
+splitmix64 stream seeded by ``(seed, b)``, so results are identical for any number of threads.
+
+* :func:`sample_neighbors` -- ``S`` neighbours per node, the GraphSAGE recipe: without replacement when the
+  degree is ``>= S`` (Floyd's algorithm, or sequential weighted draws by rejection for ``weighted=True``),
+  with replacement otherwise. Weighted draws pick edge ``e`` of row ``v`` with probability ``w_e / sum_v w``.
+* :func:`importance_neighbors` -- PinSAGE neighbourhoods: random walks with restart from each node; the
+  ``top_t`` most visited nodes become its neighbours with L1-normalised visit counts as weights. Expected
+  visit counts are proportional to personalised PageRank with teleport probability ``restart_prob``.
+* :func:`sample_blocks` / :func:`table_blocks` -- multi-hop minibatches as PyG-ready bipartite blocks.
+
+Messages flow from a sampled neighbour (row 0 of ``edge_index``, "source") to the node it was sampled for
+(row 1, "target"). In every block the targets are a prefix of the sources, so a layer can run as
+``conv((x, x[:num_dst]), edge_index)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from numpy.typing import NDArray
+
+__all__ = [
+    "Block",
+    "SampledSubgraph",
+    "cumulative_weights",
+    "sample_neighbors",
+    "importance_neighbors",
+    "sample_blocks",
+    "table_blocks",
+]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+
+# ---------------------------------------------------------------------------------------------- random numbers
+@njit(inline="always", cache=True)
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@njit(inline="always", cache=True)
+def _stream(seed: int, b: int) -> NDArray[np.uint64]:
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = _mix(_mix(np.uint64(seed) + _GOLDEN) ^ (np.uint64(b) * _GOLDEN))
+    return state
+
+
+@njit(inline="always", cache=True)
+def _uniform(state: NDArray[np.uint64]) -> float:
+    state[0] += _GOLDEN
+    return float(_mix(state[0]) >> _S11) * _INV53
+
+
+@njit(inline="always", cache=True)
+def _randint(state: NDArray[np.uint64], n: int) -> int:
+    """Uniform integer in ``[0, n)`` (multiply-shift on 32 high bits; bias < 2**-32 * n)."""
+    state[0] += _GOLDEN
+    r = _mix(state[0]) >> _S32
+    return int((r * np.uint64(n)) >> _S32)
+
+
+# ---------------------------------------------------------------------------------------------- tables
+@njit(parallel=True, cache=True)
+def cumulative_weights(indptr: NDArray[np.int64], weights: NDArray[np.float32]) -> NDArray[np.float64]:
+    """Row-local inclusive prefix sums of the edge weights (``float64[num_edges]``), for weighted draws."""
+    n = len(indptr) - 1
+    out = np.empty(len(weights), dtype=np.float64)
+    for v in prange(n):
+        s = 0.0
+        for e in range(indptr[v], indptr[v + 1]):
+            s += max(weights[e], 0.0)
+            out[e] = s
+    return out
+
+
+@njit(inline="always", cache=True)
+def _weighted_edge(s: int, e: int, cumw: NDArray[np.float64], state: NDArray[np.uint64]) -> int:
+    """Edge position in ``[s, e)`` drawn with probability proportional to its weight (binary search)."""
+    target = _uniform(state) * cumw[e - 1]
+    lo, hi = s, e - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cumw[mid] > target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(inline="always", cache=True)
+def _taken(buf: NDArray[np.int64], n: int, x: int) -> bool:
+    for i in range(n):
+        if buf[i] == x:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _weighted_without(s: int, e: int, cumw: NDArray[np.float64], k: int, out: NDArray[np.int64],
+                      state: NDArray[np.uint64]) -> None:
+    """``k`` distinct edges of row ``[s, e)`` by successive weighted draws (rejection, then exact scans)."""
+    n = 0
+    tries = 0
+    while n < k and tries < 8 * k:
+        x = _weighted_edge(s, e, cumw, state)
+        tries += 1
+        if not _taken(out, n, x):
+            out[n] = x
+            n += 1
+    while n < k:  # heavy edges keep being redrawn: continue the same process exactly by linear scans
+        rest = cumw[e - 1]
+        for i in range(n):
+            prev = cumw[out[i] - 1] if out[i] > s else 0.0
+            rest -= cumw[out[i]] - prev
+        if rest <= 1e-12 * cumw[e - 1]:
+            break
+        target = _uniform(state) * rest
+        acc = 0.0
+        pick = -1
+        for x in range(s, e):
+            if _taken(out, n, x):
+                continue
+            prev = cumw[x - 1] if x > s else 0.0
+            acc += cumw[x] - prev
+            pick = x
+            if acc > target:
+                break
+        out[n] = pick
+        n += 1
+    for i in range(n, k):  # fewer than k edges of positive weight: fill with replacement
+        out[i] = _weighted_edge(s, e, cumw, state)
+
+
+@njit(parallel=True, cache=True)
+def sample_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], cumw: NDArray[np.float64],
+                     nodes: NDArray[np.int64], num_neighbors: int, seed: int,
+                     weighted: bool) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Sample ``num_neighbors`` out-neighbours of every node in ``nodes``.
+
+    Args:
+        indptr, indices: The CSR graph.
+        cumw: :func:`cumulative_weights` of the graph (only read when ``weighted``; may be empty otherwise).
+        nodes: ``int64[B]`` node ids.
+        num_neighbors: ``S`` samples per node.
+        seed: Random seed; node ``b`` of the call uses stream ``(seed, b)``.
+        weighted: Draw proportionally to edge weight instead of uniformly.
+
+    Returns:
+        ``(neighbors int32[B, S], edge_ids int64[B, S])``: sampled node ids and their CSR edge positions;
+        ``-1`` for nodes without out-edges (or whose weights are all zero when ``weighted``).
+    """
+    b_count = len(nodes)
+    s_count = num_neighbors
+    nbr = np.full((b_count, s_count), -1, dtype=np.int32)
+    eid = np.full((b_count, s_count), -1, dtype=np.int64)
+    for b in prange(b_count):
+        v = nodes[b]
+        s, e = indptr[v], indptr[v + 1]
+        d = e - s
+        if d == 0 or (weighted and cumw[e - 1] <= 0.0):
+            continue
+        state = _stream(seed, b)
+        row = eid[b]
+        if d < s_count:
+            for i in range(s_count):
+                row[i] = _weighted_edge(s, e, cumw, state) if weighted else s + _randint(state, d)
+        elif weighted:
+            _weighted_without(s, e, cumw, s_count, row, state)
+        else:
+            for j in range(d - s_count, d):  # Floyd: a uniform S-subset of 0..d-1
+                t = _randint(state, j + 1)
+                row[j - d + s_count] = s + (j if _taken(row, j - d + s_count, s + t) else t)
+            for i in range(s_count - 1, 0, -1):  # random order (matters for the LSTM aggregator)
+                k = _randint(state, i + 1)
+                row[i], row[k] = row[k], row[i]
+        for i in range(s_count):
+            nbr[b, i] = indices[row[i]]
+    return nbr, eid
+
+
+# ---------------------------------------------------------------------------------------------- importance
+@njit(parallel=True, cache=True)
+def importance_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], cumw: NDArray[np.float64],
+                         nodes: NDArray[np.int64], num_steps: int, restart_prob: float, top_t: int, seed: int,
+                         weighted: bool, skip: int = 0) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """PinSAGE importance neighbourhoods by random walks with restart.
+
+    From each node ``u`` a walk takes ``num_steps`` steps; after every step it jumps back to ``u`` with
+    probability ``restart_prob`` (and at dead ends). Every node reached is counted (``u`` itself is not), so the
+    expected count of ``v`` is proportional to the personalised PageRank ``pi_u(v)``. Nodes are ranked by count
+    (ties: lower id first); ranks ``skip .. skip + top_t - 1`` are returned.
+
+    Args:
+        indptr, indices, cumw: The CSR graph and its :func:`cumulative_weights` (read when ``weighted``).
+        nodes: ``int64[B]`` origins.
+        num_steps: Walk steps per origin (the visit budget).
+        restart_prob: Probability of jumping back to the origin after a step, in ``(0, 1]``.
+        top_t: Neighbours kept per origin.
+        seed: Random seed; origin ``b`` uses stream ``(seed, b)``.
+        weighted: Step proportionally to edge weight instead of uniformly.
+        skip: Leading ranks to skip (``skip > 0`` gives a middle band, e.g. hard negatives).
+
+    Returns:
+        ``(neighbors int32[B, top_t], weights float32[B, top_t])``: ``-1``/``0`` where fewer nodes were
+        visited; the weights of each row sum to 1 (or 0 for an empty row).
+    """
+    b_count = len(nodes)
+    nbr = np.full((b_count, top_t), -1, dtype=np.int32)
+    wts = np.zeros((b_count, top_t), dtype=np.float32)
+    for b in prange(b_count):
+        u = nodes[b]
+        if indptr[u + 1] == indptr[u] or (weighted and cumw[indptr[u + 1] - 1] <= 0.0):
+            continue
+        state = _stream(seed, b)
+        visits = np.empty(num_steps, dtype=np.int32)
+        n_vis = 0
+        cur = u
+        for _ in range(num_steps):
+            s, e = indptr[cur], indptr[cur + 1]
+            if e == s or (weighted and cumw[e - 1] <= 0.0):
+                cur = u
+                s, e = indptr[cur], indptr[cur + 1]
+            pos = _weighted_edge(s, e, cumw, state) if weighted else s + _randint(state, e - s)
+            cur = indices[pos]
+            if cur != u:
+                visits[n_vis] = cur
+                n_vis += 1
+            if _uniform(state) < restart_prob:
+                cur = u
+        vis = np.sort(visits[:n_vis])
+        keep = top_t + skip
+        best_id = np.full(keep, -1, dtype=np.int32)
+        best_c = np.zeros(keep, dtype=np.int64)
+        i = 0
+        while i < n_vis:  # run-length counts; insertion into a small sorted top list
+            j = i
+            while j < n_vis and vis[j] == vis[i]:
+                j += 1
+            c = j - i
+            if c > best_c[keep - 1]:
+                k = keep - 1
+                while k > 0 and best_c[k - 1] < c:
+                    best_c[k] = best_c[k - 1]
+                    best_id[k] = best_id[k - 1]
+                    k -= 1
+                best_c[k] = c
+                best_id[k] = vis[i]
+            i = j
+        total = 0.0
+        for k in range(skip, keep):
+            total += best_c[k]
+        for k in range(skip, keep):
+            if best_id[k] >= 0 and total > 0:
+                nbr[b, k - skip] = best_id[k]
+                wts[b, k - skip] = best_c[k] / total
+    return nbr, wts
+
+
+# ---------------------------------------------------------------------------------------------- blocks
+@njit(cache=True)
+def _relabel(n_id: NDArray[np.int64], nbr: NDArray[np.int32],
+             num_nodes: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Local ids of the valid entries of ``nbr`` [n_dst, S] in ``n_id`` extended by the nodes first seen there.
+
+    Returns ``(new_n_id, src_local, dst_local)`` for the valid (``>= 0``) entries, row-major (sorted by target).
+    """
+    pos = np.full(num_nodes, -1, dtype=np.int64)
+    n = len(n_id)
+    for i in range(n):
+        pos[n_id[i]] = i
+    n_dst, s = nbr.shape
+    out = np.empty(n + n_dst * s, dtype=np.int64)
+    out[:n] = n_id
+    src = np.empty(n_dst * s, dtype=np.int64)
+    dst = np.empty(n_dst * s, dtype=np.int64)
+    m = 0
+    for r in range(n_dst):
+        for c in range(s):
+            v = nbr[r, c]
+            if v < 0:
+                continue
+            if pos[v] < 0:
+                pos[v] = n
+                out[n] = v
+                n += 1
+            src[m] = pos[v]
+            dst[m] = r
+            m += 1
+    return out[:n].copy(), src[:m].copy(), dst[:m].copy()
+
+
+@dataclass
+class Block:
+    """One hop of a sampled minibatch, ready for a PyG bipartite layer.
+
+    Attributes:
+        edge_index: ``int64[2, E]``: row 0 local source ids (into the first ``size[0]`` nodes of ``n_id``),
+            row 1 local target ids (into the first ``size[1]``); sorted by target.
+        size: ``(num_src, num_dst)``; targets are the first ``num_dst`` sources.
+        edge_weight: ``float32[E]``: the CSR edge weight (or the importance weight for :func:`table_blocks`).
+        e_id: ``int64[E]`` CSR edge positions (``-1`` for importance edges); gathers edge attributes.
+    """
+
+    edge_index: NDArray[np.int64]
+    size: tuple[int, int]
+    edge_weight: NDArray[np.float32]
+    e_id: NDArray[np.int64]
+
+
+@dataclass
+class SampledSubgraph:
+    """A multi-hop minibatch: ``n_id`` maps local node ids to graph node ids; the seeds come first.
+
+    ``blocks[0]`` is the hop next to the seeds (its targets are the seeds); a ``L``-layer model applies its
+    first layer to ``blocks[-1]`` and its last to ``blocks[0]``.
+    """
+
+    n_id: NDArray[np.int64]
+    blocks: list[Block]
+    num_seeds: int
+
+
+def sample_blocks(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights: NDArray[np.float32],
+                  seeds: NDArray[np.int64], fanouts: list[int] | tuple[int, ...], seed: int = 0,
+                  weighted: bool = False, cumw: NDArray[np.float64] | None = None) -> SampledSubgraph:
+    """Multi-hop neighbour sampling (GraphSAGE): ``fanouts[l]`` neighbours per node at hop ``l + 1``.
+
+    Args:
+        indptr, indices, weights: The CSR graph.
+        seeds: Distinct node ids of the minibatch.
+        fanouts: Neighbours per node per hop, nearest hop first (e.g. ``(10, 5)``).
+        seed: Random seed (hop ``l`` uses ``seed * 1009 + l``).
+        weighted: Weighted instead of uniform draws.
+        cumw: Precomputed :func:`cumulative_weights` (computed when ``weighted`` and omitted).
+
+    Returns:
+        The :class:`SampledSubgraph`.
+
+    Example:
+        >>> import numpy as np
+        >>> ip, ix = np.array([0, 0, 2, 3, 4]), np.array([2, 3, 1, 1], dtype=np.int32)
+        >>> sub = sample_blocks(ip, ix, np.ones(4, np.float32), np.array([1]), (2,))
+        >>> sorted(sub.n_id.tolist()), sub.blocks[0].size
+        ([1, 2, 3], (3, 1))
+    """
+    seeds = np.ascontiguousarray(seeds, dtype=np.int64)
+    if weighted and cumw is None:
+        cumw = cumulative_weights(indptr, weights)
+    if cumw is None:
+        cumw = np.zeros(0, dtype=np.float64)
+    n_id = seeds
+    blocks = []
+    for hop, fanout in enumerate(fanouts):
+        nbr, eid = sample_neighbors(indptr, indices, cumw, n_id, int(fanout), int(seed) * 1009 + hop, weighted)
+        new_n_id, src, dst = _relabel(n_id, nbr, len(indptr) - 1)
+        e_id = eid[eid >= 0]
+        blocks.append(Block(np.stack([src, dst]), (len(new_n_id), len(n_id)), weights[e_id], e_id))
+        n_id = new_n_id
+    return SampledSubgraph(n_id, blocks, len(seeds))
+
+
+def table_blocks(neighbors: NDArray[np.int32], weights: NDArray[np.float32], seeds: NDArray[np.int64],
+                 num_layers: int) -> SampledSubgraph:
+    """Multi-hop blocks from a fixed neighbour table (PinSAGE importance neighbourhoods).
+
+    Args:
+        neighbors: ``int32[num_nodes, T]`` neighbour ids (``-1`` = none), e.g. from :func:`importance_neighbors`.
+        weights: ``float32[num_nodes, T]`` importance weights.
+        seeds: Distinct node ids of the minibatch.
+        num_layers: Hops to expand.
+    """
+    n_id = np.ascontiguousarray(seeds, dtype=np.int64)
+    blocks = []
+    for _ in range(num_layers):
+        nbr = neighbors[n_id]
+        new_n_id, src, dst = _relabel(n_id, nbr, len(neighbors))
+        w = weights[n_id][nbr >= 0].astype(np.float32)
+        blocks.append(Block(np.stack([src, dst]), (len(new_n_id), len(n_id)), w, np.full(len(w), -1, np.int64)))
+        n_id = new_n_id
+    return SampledSubgraph(n_id, blocks, len(seeds))
