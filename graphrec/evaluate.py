@@ -186,9 +186,12 @@ def _gather_targets(scores: torch.Tensor, targets: Sequences) -> torch.Tensor:
 
 
 def _target_ranks(scores: torch.Tensor, targets: Sequences) -> NDArray[np.float64]:
-    rows = torch.from_numpy(targets.row_ids())
     ts = _gather_targets(scores, targets)
-    ahead = (scores[rows] >= ts[:, None]).sum(dim=1) - 1  # minus the target itself
+    if targets.num_events == len(targets):  # one target per case: no row gather needed
+        ahead = torch.count_nonzero(scores >= ts[:, None], dim=1) - 1
+    else:
+        rows = torch.from_numpy(targets.row_ids())
+        ahead = torch.count_nonzero(scores[rows] >= ts[:, None], dim=1) - 1  # minus the target itself
     ranks = (ahead + 1).double().numpy()
     ranks[~torch.isfinite(ts).numpy()] = np.inf
     return ranks

@@ -68,6 +68,9 @@ class Recommender(ABC):
 
     name: ClassVar[str] = "model"
     config_class: ClassVar[type] = object
+    #: Whether `graphrec bench` refits the model on train + validation before the test run. True for models
+    #: without early stopping (baselines, walk models); models that early-stop on validation keep False.
+    refit_on_full: ClassVar[bool] = False
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         if config is not None and kwargs:

@@ -199,3 +199,13 @@ def prefix_cases(sessions: Sequences) -> EvalCases:
     targets = Sequences(csr_from_lengths(np.ones(len(sess), dtype=np.int64)), sessions.items[starts + prefix_len],
                         sessions.num_items, owners)
     return EvalCases(histories, targets, exclude_history=False)
+
+
+def refit_split(split: Split) -> Split:
+    """The split a model is refitted on before the test run: ``train`` becomes train + validation.
+
+    Its ``valid`` cases are those of the original split and must not drive early stopping (their targets are in
+    the training data now)."""
+    from dataclasses import replace
+
+    return replace(split, train=split.train_full, meta={**split.meta, "refit": True})

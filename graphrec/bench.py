@@ -1,0 +1,135 @@
+"""The benchmark harness behind ``graphrec bench`` and ``benchmarks/run_all.py``.
+
+Every model is trained with its default (best known) configuration on the split's train part and scored by the
+one evaluator on the test cases. Models without early stopping (``refit_on_full``) are refitted on train +
+validation before the test run; the others are fitted on train only (early stopping on validation). The test
+histories always include the validation item (S3-Rec/RecBole convention). ``metrics.json`` records which.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import resource
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from graphrec.artifacts import atomic_dir, environment, write_json
+from graphrec.datasets import Dataset
+from graphrec.evaluate import DEFAULT_KS, evaluate, summarize
+from graphrec.model import get_model_class
+from graphrec.split import Split, refit_split
+from graphrec.training import set_seed
+
+__all__ = ["bench_model", "run_bench", "markdown_table", "PUBLISHED"]
+
+log = logging.getLogger(__name__)
+
+#: Published anchors (full ranking, leave-one-out, seen items excluded; Diginetica: SR-GNN split, percent).
+PUBLISHED: dict[str, list[dict[str, Any]]] = {
+    "ml-1m": [
+        {"model": "SASRec (BCE), published", "HR@10": 0.2500, "NDCG@10": 0.1341},
+        {"model": "SASRec full-CE, published", "HR@10": 0.3152, "NDCG@10": 0.1821},
+    ],
+    "beauty": [
+        {"model": "SASRec (S3-Rec split), published", "HR@10": 0.0605, "NDCG@10": 0.0318},
+        {"model": "eSASRec, published", "HR@10": 0.0928, "NDCG@10": 0.0523},
+    ],
+    "diginetica": [
+        {"model": "POP, published", "HR@20": 0.0089, "MRR@20": 0.0020},
+        {"model": "SR-GNN, published", "HR@20": 0.5073, "MRR@20": 0.1759},
+        {"model": "GCE-GNN, published", "HR@20": 0.5422, "MRR@20": 0.1904},
+    ],
+}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Sequence[int] = DEFAULT_KS,
+                config: dict[str, Any] | None = None, seed: int = 0, save_dir: Path | None = None,
+                refit: bool = True) -> dict[str, Any]:
+    """Fit one model, evaluate it on validation and test, and return the metrics row.
+
+    Top-level keys are the test metrics (``HR@10``, ``NDCG@10`` ...); ``valid`` holds the validation metrics.
+    """
+    cls = get_model_class(name)
+    set_seed(seed)
+    cfg = dict(config or {})
+    if "seed" in getattr(cls.config_class, "__dataclass_fields__", {}) and "seed" not in cfg:
+        cfg["seed"] = seed
+    counts = split.train.item_counts()
+    t0 = time.perf_counter()
+    model = cls(**cfg).fit(split)
+    fit_seconds = time.perf_counter() - t0
+    valid = evaluate(model, split.valid, ks, item_counts=counts) if len(split.valid) else {}
+    fit_for_test = "train"
+    if refit and cls.refit_on_full:
+        set_seed(seed)
+        t1 = time.perf_counter()
+        model = cls(**cfg).fit(refit_split(split))
+        fit_seconds += time.perf_counter() - t1
+        fit_for_test = "train+valid"
+    test = evaluate(model, split.test, ks, item_counts=split.train_full.item_counts())
+    row: dict[str, Any] = {**test, "model": name, "dataset": split.name, "protocol": split.protocol,
+                           "fit_for_test": fit_for_test, "fit_seconds": fit_seconds,
+                           "eval_seconds": test["seconds"], "peak_rss_mb": peak_rss_mb(), "seed": seed,
+                           "config": _config_dict(model), "valid": valid,
+                           "data_hash": dataset.data_hash if dataset is not None else None,
+                           "command": " ".join(shlex.quote(a) for a in sys.argv),
+                           "history": getattr(model, "history_", {}) or None}
+    row.update({"env": environment(seed, row["data_hash"]), "machine": platform.node()})
+    log.info("%s on %s: %s (fit %.1fs)", name, split.name, summarize(test), fit_seconds)
+    if save_dir is not None:
+        model.save(save_dir / "run", metrics=row, seed=seed, data_hash=row["data_hash"])
+    return row
+
+
+def _config_dict(model: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(model.config) if is_dataclass(model.config) else {}
+
+
+def run_bench(dataset: Dataset, models: Sequence[str], out: str | Path, ks: Sequence[int] = DEFAULT_KS,
+              configs: dict[str, dict[str, Any]] | None = None, seed: int = 0, save_models: bool = False,
+              refit: bool = True, split: Split | None = None) -> list[dict[str, Any]]:
+    """Benchmark ``models`` on ``dataset`` and write ``OUT/<model>/metrics.json`` (atomically) per model,
+    plus ``OUT/results.md``. Returns the rows."""
+    out = Path(out)
+    split = split or dataset.split()
+    for name in models:  # fail fast on a misspelt model before any training
+        get_model_class(name)
+    rows = []
+    for name in models:
+        with atomic_dir(out / name) as tmp:
+            row = bench_model(name, split, dataset, ks, (configs or {}).get(name), seed,
+                              tmp if save_models else None, refit)
+            write_json(tmp / "metrics.json", row)
+        rows.append(row)
+    (out / "results.md").write_text(markdown_table(rows, split.name), encoding="utf-8")
+    return rows
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], dataset: str | None = None,
+                   keys: Sequence[str] | None = None, published: bool = True) -> str:
+    """A markdown table of rows (our numbers), followed by the published anchors for the dataset."""
+    if keys is None:
+        keys = ("HR@20", "MRR@20", "HR@10", "NDCG@10") if dataset and dataset.startswith("diginetica") else (
+            "HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "Coverage@10")
+    head = "| model | " + " | ".join(keys) + " | fit s | fit for test |\n"
+    head += "|---|" + "---|" * len(keys) + "---|---|\n"
+    lines = []
+    for r in rows:
+        vals = " | ".join(f"{r[k]:.4f}" if k in r else "" for k in keys)
+        lines.append(f"| {r['model']} | {vals} | {r.get('fit_seconds', 0):.1f} | {r.get('fit_for_test', '')} |")
+    for p in PUBLISHED.get(dataset or "", []) if published else []:
+        vals = " | ".join(f"{p[k]:.4f}" if k in p else "" for k in keys)
+        lines.append(f"| *{p['model']}* | {vals} | | |")
+    return head + "\n".join(lines) + "\n"
