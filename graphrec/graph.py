@@ -7,6 +7,7 @@ every vector matrix derived from the graph lines up with the vocabulary (row ``i
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,7 @@ class ItemGraph:
                            SideInfo(side, vocab.size) if side else None, json.loads(str(z["meta"])))
         except ArtifactError:
             raise
-        except (OSError, KeyError, ValueError, EOFError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"cannot read graph {path}: {type(exc).__name__}: {exc}") from exc
 
     def summary(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,7 +149,7 @@ class SideInfo:
                 fields = [SideField(n, z[f"f{i}_offsets"], z[f"f{i}_values"], z[f"f{i}_names"])
                           for i, n in enumerate(names)]
                 return cls(fields, int(z["num_items"]))
-        except (OSError, KeyError, ValueError, EOFError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"cannot read side info {path}: {exc}") from exc
 
     def __repr__(self) -> str:

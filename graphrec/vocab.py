@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -145,7 +146,7 @@ class Vocab:
                 if version != _FORMAT_VERSION:
                     raise ArtifactError(f"{path}: vocabulary format version {version}, expected {_FORMAT_VERSION}")
                 ids = z["int_ids"] if "int_ids" in z.files else z["str_ids"].astype(object)
-        except (OSError, KeyError, ValueError, EOFError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, ArtifactError):
                 raise
             raise ArtifactError(f"cannot read vocabulary {path}: {exc}") from exc
