@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -102,18 +103,28 @@ def build_item_graph(
             raise ConfigError("weighting='sum_weight' needs event weights in the data")
         w = seqs.weights[pos_b].astype(np.float64)
 
-    key = src.astype(np.int64) * n + dst
-    uniq, inv = np.unique(key, return_inverse=True)
-    weight = np.bincount(inv, weights=w, minlength=len(uniq))
-    count = np.bincount(inv, minlength=len(uniq)).astype(np.float64)
+    gap = neg = np.zeros(1)
+    if edge_attributes:
+        ts = seqs.timestamps
+        gap = np.abs(ts[pos_b] - ts[pos_a]) if ts is not None else np.abs(pos_b - pos_a).astype(np.float64)
+        neg = np.zeros(len(src))
+        if seqs.events is not None and seqs.negative_events:
+            neg_ev = ~seqs.positive_mask()
+            neg = (neg_ev[pos_a] | neg_ev[pos_b]).astype(np.float64)
+    else:
+        forward = np.zeros(1)
+    indptr, cols, weight, count, gap_sum, fwd_sum, neg_sum = _aggregate_pairs(
+        src.astype(np.int64), dst.astype(np.int64), w, gap, forward, neg, n, edge_attributes)
     attr = None
     if edge_attributes:
-        attr = _edge_attributes(seqs, inv, len(uniq), count, pos_a, pos_b, forward)
-    keep = count >= min_count
-    rows, cols = (uniq // n)[keep], (uniq % n)[keep]
-    weight = weight[keep]
-    attr = None if attr is None else attr[keep]
-    indptr = csr_from_lengths(np.bincount(rows, minlength=n))
+        attr = np.stack([np.log1p(count), np.log1p(gap_sum / count), fwd_sum / count, neg_sum / count],
+                        axis=1).astype(np.float32)
+    if min_count > 1:
+        keep = count >= min_count
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))[keep]
+        indptr = csr_from_lengths(np.bincount(rows, minlength=n))
+        cols, weight = cols[keep], weight[keep]
+        attr = None if attr is None else attr[keep]
     graph = ItemGraph(indptr, cols.astype(np.int32), weight.astype(np.float32), vocab, directed=directed,
                       edge_attr=attr, edge_attr_names=EDGE_ATTR_NAMES if edge_attributes else (),
                       side_info=side_info,
@@ -184,19 +195,59 @@ def _pairs(seqs: Sequences, window: int) -> tuple[NDArray[np.int32], NDArray[np.
             np.concatenate(pb))
 
 
-def _edge_attributes(seqs: Sequences, inv: NDArray[np.int64], m: int, count: NDArray[np.float64],
-                     pos_a: NDArray[np.int64], pos_b: NDArray[np.int64],
-                     forward: NDArray[np.float64]) -> NDArray[np.float32]:
-    if seqs.timestamps is not None:
-        gap = np.abs(seqs.timestamps[pos_b] - seqs.timestamps[pos_a])
-    else:
-        gap = np.abs(pos_b - pos_a).astype(np.float64)
-    mean_gap = np.bincount(inv, weights=gap, minlength=m) / count
-    fwd = np.bincount(inv, weights=forward, minlength=m) / count
-    if seqs.events is not None and seqs.negative_events:
-        neg_ev = ~seqs.positive_mask()
-        neg = (neg_ev[pos_a] | neg_ev[pos_b]).astype(np.float64)
-        neg_share = np.bincount(inv, weights=neg, minlength=m) / count
-    else:
-        neg_share = np.zeros(m)
-    return np.stack([np.log1p(count), np.log1p(mean_gap), fwd, neg_share], axis=1).astype(np.float32)
+@numba.njit(cache=True)
+def _aggregate_pairs(src, dst, w, gap, fwd, neg, n, with_attr):  # noqa: ANN001, ANN202
+    """Sum pair statistics per (src, dst) edge in O(pairs): counting sort by source, then a scratch slot per
+    destination. Returns CSR ``indptr`` and per-edge ``indices``, weight, count, gap/forward/negative sums."""
+    p = len(src)
+    row_start = np.zeros(n + 1, np.int64)
+    for i in range(p):
+        row_start[src[i] + 1] += 1
+    for r in range(n):
+        row_start[r + 1] += row_start[r]
+    order = np.empty(p, np.int64)
+    fill = row_start[:-1].copy()
+    for i in range(p):
+        order[fill[src[i]]] = i
+        fill[src[i]] += 1
+    slot = np.full(n, -1, np.int64)
+    indptr = np.zeros(n + 1, np.int64)
+    cols = np.empty(p, np.int32)
+    weight = np.zeros(p)
+    count = np.zeros(p)
+    m = p if with_attr else 1
+    gap_sum = np.zeros(m)
+    fwd_sum = np.zeros(m)
+    neg_sum = np.zeros(m)
+    e = 0
+    for r in range(n):
+        start = e
+        for k in range(row_start[r], row_start[r + 1]):
+            i = order[k]
+            d = dst[i]
+            if slot[d] < 0:
+                slot[d] = e
+                cols[e] = d
+                e += 1
+            j = slot[d]
+            weight[j] += w[i]
+            count[j] += 1.0
+            if with_attr:
+                gap_sum[j] += gap[i]
+                fwd_sum[j] += fwd[i]
+                neg_sum[j] += neg[i]
+        if e - start > 1:
+            perm = np.argsort(cols[start:e], kind="mergesort") + start
+            cols[start:e] = cols[perm]
+            weight[start:e] = weight[perm]
+            count[start:e] = count[perm]
+            if with_attr:
+                gap_sum[start:e] = gap_sum[perm]
+                fwd_sum[start:e] = fwd_sum[perm]
+                neg_sum[start:e] = neg_sum[perm]
+        for j in range(start, e):
+            slot[cols[j]] = -1
+        indptr[r + 1] = e
+    if not with_attr:
+        return indptr, cols[:e], weight[:e], count[:e], gap_sum, fwd_sum, neg_sum
+    return indptr, cols[:e], weight[:e], count[:e], gap_sum[:e], fwd_sum[:e], neg_sum[:e]

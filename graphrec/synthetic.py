@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -91,61 +92,30 @@ def generate(config: SyntheticConfig | None = None, **overrides: object) -> tupl
         global_pop[m] = pop[c] * cat_sizes[c]
     global_pop /= global_pop.sum()
     # Markov successors: mostly same category, fixed transition probabilities
-    succ = np.empty((n_items, cfg.successors), dtype=np.int64)
-    for i in range(n_items):
-        m = members[category[i]]
-        same = rng.random(cfg.successors) < 0.8
-        succ[i] = np.where(same, rng.choice(m, cfg.successors), rng.choice(n_items, cfg.successors, p=global_pop))
+    # members of each category as CSR with cumulative popularity, for O(log n) draws inside the kernel
+    cat_items = np.concatenate(members).astype(np.int64)
+    cat_off = np.zeros(n_cat + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in members], out=cat_off[1:])
+    shape = (n_items, cfg.successors)
+    sizes = (cat_off[1:] - cat_off[:-1])[category][:, None]
+    same_cat = cat_items[cat_off[category][:, None] + (rng.random(shape) * sizes).astype(np.int64)]
+    anywhere = rng.choice(n_items, size=shape, p=global_pop)
+    succ = np.where(rng.random(shape) < 0.8, same_cat, anywhere).astype(np.int64)
     succ_p = rng.dirichlet(np.full(cfg.successors, 1.0), size=n_items)
-
-    users, items, times, events, sessions = [], [], [], [], []
-    lengths = np.maximum(cfg.min_length, rng.geometric(1.0 / cfg.mean_length, cfg.num_users))
-    t_base = 1_600_000_000.0
-    sess_id = 0
+    cat_cum = np.concatenate([np.cumsum(pop[c]) for c in range(n_cat)])
+    lengths = np.maximum(cfg.min_length, rng.geometric(1.0 / cfg.mean_length, cfg.num_users)).astype(np.int64)
+    n_int = rng.integers(1, 4, size=cfg.num_users)
+    interests = np.full((cfg.num_users, 3), -1, dtype=np.int64)
+    int_cum = np.zeros((cfg.num_users, 3))
     for u in range(cfg.num_users):
-        k = rng.integers(1, 4)
-        interests = rng.choice(n_cat, size=k, replace=False, p=cat_sizes)
-        weights = rng.dirichlet(np.ones(k))
-        cur_interest = interests[rng.choice(k, p=weights)]
-        t = t_base + rng.uniform(0, 90 * 86400)
-        prev = -1
-        in_session = 0
-        session_len = 1 + rng.poisson(cfg.session_mean)
-        for _ in range(int(lengths[u])):
-            ev = "click"
-            if prev >= 0 and rng.random() < cfg.markov_prob:
-                item = succ[prev, rng.choice(cfg.successors, p=succ_p[prev])]
-            elif rng.random() < cfg.noise_prob:
-                item = rng.choice(n_items, p=global_pop)
-                if category[item] not in interests:
-                    ev = "skip" if rng.random() < 0.7 else "dislike"
-            else:
-                if rng.random() < cfg.interest_switch:
-                    cur_interest = interests[rng.choice(k, p=weights)]
-                m = members[cur_interest]
-                item = m[rng.choice(len(m), p=pop[cur_interest])]
-            if ev == "click" and rng.random() < 0.15:
-                ev = "like"
-            if cold[item]:
-                item = members[category[item]][0]
-            users.append(u)
-            items.append(item)
-            times.append(t)
-            events.append(ev)
-            sessions.append(sess_id)
-            if ev in ("click", "like"):
-                prev = item
-            in_session += 1
-            if in_session >= session_len:
-                sess_id += 1
-                in_session = 0
-                session_len = 1 + rng.poisson(cfg.session_mean)
-                t += rng.exponential(2 * 86400)
-                prev = -1
-            else:
-                t += rng.exponential(60.0) + 1.0
-        sess_id += 1
-    ev_arr = np.asarray(events)
+        k = n_int[u]
+        interests[u, :k] = rng.choice(n_cat, size=k, replace=False, p=cat_sizes)
+        int_cum[u, :k] = np.cumsum(rng.dirichlet(np.ones(k)))
+    users, items, times, ev_code, sessions = _simulate(
+        lengths, interests, int_cum, cat_items, cat_off, cat_cum, np.cumsum(global_pop), category, cold,
+        succ, np.cumsum(succ_p, axis=1), cfg.markov_prob, cfg.noise_prob, cfg.interest_switch, cfg.session_mean,
+        int(rng.integers(0, 2**31 - 1)))
+    ev_arr = np.asarray(["click", "like", "skip", "dislike"])[ev_code]
     weight = np.where(ev_arr == "like", 2.0, np.where(ev_arr == "click", 1.0, 0.0))
     log = pd.DataFrame({
         "user": np.char.add("u", np.asarray(users).astype(str)),
@@ -162,3 +132,77 @@ def _zipf(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
     ranks = rng.permutation(n) + 1.0
     p = ranks ** (-exponent)
     return p / p.sum()
+
+
+@numba.njit(cache=True)
+def _simulate(lengths, interests, int_cum, cat_items, cat_off, cat_cum, global_cum, category, cold,  # noqa: ANN001
+              succ, succ_cum, markov_prob, noise_prob, interest_switch, session_mean, seed):  # noqa: ANN001, ANN202
+    """The per-event simulation (sequential and seeded, so the log is identical on every machine)."""
+    np.random.seed(seed)
+    n = lengths.sum()
+    users = np.empty(n, np.int64)
+    items = np.empty(n, np.int64)
+    times = np.empty(n, np.float64)
+    events = np.empty(n, np.int64)  # 0 click, 1 like, 2 skip, 3 dislike
+    sessions = np.empty(n, np.int64)
+    n_succ = succ.shape[1]
+    pos = 0
+    sess_id = 0
+    for u in range(len(lengths)):
+        k = 0
+        while k < 3 and interests[u, k] >= 0:
+            k += 1
+        cur = interests[u, _pick(int_cum[u, :k])]
+        t = 1_600_000_000.0 + np.random.random() * 90 * 86400.0
+        prev = -1
+        in_session = 0
+        session_len = 1 + np.random.poisson(session_mean)
+        for _ in range(lengths[u]):
+            ev = 0
+            if prev >= 0 and np.random.random() < markov_prob:
+                item = succ[prev, _pick(succ_cum[prev, :n_succ])]
+            elif np.random.random() < noise_prob:
+                item = _pick(global_cum)
+                liked = False
+                for j in range(k):
+                    if category[item] == interests[u, j]:
+                        liked = True
+                if not liked:
+                    ev = 2 if np.random.random() < 0.7 else 3
+            else:
+                if np.random.random() < interest_switch:
+                    cur = interests[u, _pick(int_cum[u, :k])]
+                lo, hi = cat_off[cur], cat_off[cur + 1]
+                c = cat_cum[lo:hi]
+                item = cat_items[lo + _pick(c)]
+            if ev == 0 and np.random.random() < 0.15:
+                ev = 1
+            if cold[item]:
+                item = cat_items[cat_off[category[item]]]
+            users[pos] = u
+            items[pos] = item
+            times[pos] = t
+            events[pos] = ev
+            sessions[pos] = sess_id
+            pos += 1
+            if ev <= 1:
+                prev = item
+            in_session += 1
+            if in_session >= session_len:
+                sess_id += 1
+                in_session = 0
+                session_len = 1 + np.random.poisson(session_mean)
+                t += np.random.exponential(2 * 86400.0)
+                prev = -1
+            else:
+                t += np.random.exponential(60.0) + 1.0
+        sess_id += 1
+    return users, items, times, events, sessions
+
+
+@numba.njit(cache=True)
+def _pick(cum: np.ndarray) -> int:
+    """Index drawn from cumulative weights ``cum`` (its last entry is the total)."""
+    r = np.random.random() * cum[-1]
+    j = np.searchsorted(cum, r, side="right")
+    return min(j, len(cum) - 1)
