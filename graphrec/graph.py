@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from graphrec.errors import ArtifactError, DataError
 from graphrec.sideinfo import SideInfo
-from graphrec.vocab import ItemVocab
+from graphrec.vocab import ItemVocab, ids_to_arrays
 
 __all__ = ["ItemGraph"]
 
@@ -193,10 +193,8 @@ class ItemGraph:
             "weights": self.weights, "directed": np.array(self.directed),
             "meta": np.array(json.dumps(self.meta, default=str)),
         }
-        if self.vocab.ids.dtype.kind in "iu":
-            arrays["vocab_int"] = self.vocab.ids.astype(np.int64)
-        else:
-            arrays["vocab_str"] = np.asarray([str(x) for x in self.vocab.ids], dtype=np.str_)
+        keys = {"int_ids": "vocab_int", "bigint_ids": "vocab_bigint", "str_ids": "vocab_str"}
+        arrays.update({keys[k]: v for k, v in ids_to_arrays(self.vocab.ids).items()})
         if self.edge_attr is not None:
             arrays["edge_attr"] = self.edge_attr
             arrays["edge_attr_names"] = np.asarray(self.edge_attr_names, dtype=np.str_)
@@ -225,7 +223,12 @@ class ItemGraph:
                 version = int(z["version"])
                 if version != _FORMAT_VERSION:
                     raise ArtifactError(f"{path}: graph format version {version}, expected {_FORMAT_VERSION}")
-                vocab = ItemVocab(z["vocab_int"] if "vocab_int" in z.files else z["vocab_str"].astype(object))
+                if "vocab_int" in z.files:
+                    vocab = ItemVocab(z["vocab_int"])
+                elif "vocab_bigint" in z.files:
+                    vocab = ItemVocab(np.asarray([int(x) for x in z["vocab_bigint"].tolist()], dtype=object))
+                else:
+                    vocab = ItemVocab(z["vocab_str"].astype(object))
                 side = []
                 i = 0
                 while f"side{i}_name" in z.files:

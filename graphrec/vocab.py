@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from graphrec.errors import ArtifactError, DataError, UnknownIdError
 
-__all__ = ["Vocab", "ItemVocab", "UserVocab", "PAD"]
+__all__ = ["Vocab", "ItemVocab", "UserVocab", "PAD", "ids_to_arrays", "ids_from_arrays"]
 
 PAD = 0
 _FORMAT_VERSION = 1
@@ -48,6 +49,7 @@ class Vocab:
             raise DataError(f"{self.kind} ids are not unique (first duplicate: {dup!r})")
         self._ids = arr
         self._index = index
+        self._int_ids = arr.dtype.kind in "iu" or (arr.dtype.kind == "O" and _all_ints(arr))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -89,6 +91,8 @@ class Vocab:
             external_ids: Ids to map; strings are also matched against integer vocabularies when they parse.
             unknown: ``"error"`` raises :class:`UnknownIdError`, ``"skip"`` drops unknown ids, ``"pad"`` maps them to 0.
         """
+        if unknown not in ("error", "skip", "pad"):
+            raise ValueError(f"unknown must be 'error', 'skip' or 'pad' (got {unknown!r})")
         values = _as_id_array(list(external_ids) if not isinstance(external_ids, np.ndarray) else external_ids)
         values = self._coerce_query(values)
         pos = self._index.get_indexer(values)
@@ -102,10 +106,8 @@ class Vocab:
                 )
             if unknown == "skip":
                 pos = pos[~missing]
-            elif unknown == "pad":
-                pos = np.where(missing, -1, pos)
             else:
-                raise ValueError(f"unknown must be 'error', 'skip' or 'pad' (got {unknown!r})")
+                pos = np.where(missing, -1, pos)
         return (pos + 1).astype(np.int32)
 
     def decode(self, indices: ArrayLike) -> NDArray[Any]:
@@ -118,23 +120,23 @@ class Vocab:
 
     def _coerce_query(self, values: NDArray[Any]) -> NDArray[Any]:
         """Let string queries such as CLI arguments match integer vocabularies and vice versa."""
-        if values.dtype.kind in "OUS" and self._ids.dtype.kind in "iu":
-            out = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-            if out.notna().all():
-                return np.asarray([int(v) for v in values], dtype=np.int64)
-        if values.dtype.kind in "iu" and self._ids.dtype.kind in "OUS":
-            return values.astype(str).astype(object)
+        if values.dtype.kind in "OUS" and self._int_ids:
+            # integer-looking strings become ints; anything else ("1.5", "abc") stays and is simply unknown
+            vals = [int(v) if isinstance(v, str) and _INT_RE.fullmatch(v.strip()) else v for v in values.tolist()]
+            if _all_ints(vals):
+                return _ints_array(vals)
+            out = np.empty(len(vals), dtype=object)
+            out[:] = vals
+            return out
+        if not self._int_ids and (values.dtype.kind in "iu" or (values.dtype.kind == "O" and _all_ints(values))):
+            return np.asarray([str(v) for v in values.tolist()], dtype=object)
         return values
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Save as ``.npz`` (no pickle): integer ids as int64, anything else as UTF-8 strings."""
         path = Path(path)
-        if self._ids.dtype.kind in "iu":
-            np.savez(path, kind=np.array(self.kind), version=np.array(_FORMAT_VERSION), int_ids=self._ids.astype(np.int64))
-        else:
-            np.savez(path, kind=np.array(self.kind), version=np.array(_FORMAT_VERSION),
-                     str_ids=np.asarray([str(x) for x in self._ids], dtype=np.str_))
+        np.savez(path, kind=np.array(self.kind), version=np.array(_FORMAT_VERSION), **ids_to_arrays(self._ids))
         return path
 
     @classmethod
@@ -145,7 +147,7 @@ class Vocab:
                 version = int(z["version"])
                 if version != _FORMAT_VERSION:
                     raise ArtifactError(f"{path}: vocabulary format version {version}, expected {_FORMAT_VERSION}")
-                ids = z["int_ids"] if "int_ids" in z.files else z["str_ids"].astype(object)
+                ids = ids_from_arrays(z)
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, ArtifactError):
                 raise
@@ -175,18 +177,59 @@ class UserVocab(Vocab):
     kind = "user"
 
 
+def ids_to_arrays(ids: NDArray[Any], prefix: str = "") -> dict[str, NDArray[Any]]:
+    """Pickle-free arrays for a vocabulary's ids: ``int_ids`` (int64), ``bigint_ids`` (integers beyond int64,
+    as decimal strings) or ``str_ids``."""
+    if ids.dtype.kind in "iu":
+        return {f"{prefix}int_ids": ids.astype(np.int64)}
+    key = "bigint_ids" if ids.dtype.kind == "O" and _all_ints(ids) else "str_ids"
+    return {f"{prefix}{key}": np.asarray([str(x) for x in ids], dtype=np.str_)}
+
+
+def ids_from_arrays(z: Any, prefix: str = "") -> NDArray[Any]:
+    """The ids written by :func:`ids_to_arrays` (``z`` is an open ``.npz``)."""
+    if f"{prefix}int_ids" in z.files:
+        return np.asarray(z[f"{prefix}int_ids"])
+    if f"{prefix}bigint_ids" in z.files:
+        return np.asarray([int(x) for x in z[f"{prefix}bigint_ids"].tolist()], dtype=object)
+    return np.asarray(z[f"{prefix}str_ids"]).astype(object)
+
+
+_INT_RE = re.compile(r"[+-]?\d+")
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
+def _all_ints(values: Any) -> bool:
+    return all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in values)
+
+
+def _ints_array(values: list[int]) -> NDArray[Any]:
+    """Python ints as int64 when they fit, else as an object array of exact Python ints (never via float)."""
+    if not values or (min(values) >= _INT64_MIN and max(values) <= _INT64_MAX):
+        return np.asarray(values, dtype=np.int64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
 def _as_id_array(values: ArrayLike | Sequence[Any]) -> NDArray[Any]:
+    if not isinstance(values, np.ndarray | pd.Index | pd.Series):
+        values = list(values)  # type: ignore[arg-type]
+        if values and _all_ints(values):  # np.asarray would turn [2**64 - 1, 5] into float64
+            return _ints_array([int(v) for v in values])
     arr = np.asarray(values)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
     if arr.dtype.kind == "U":
         arr = arr.astype(object)
+    if arr.dtype.kind == "O" and arr.size and _all_ints(arr):
+        return _ints_array([int(v) for v in arr])
     if arr.dtype.kind == "f":
         finite = arr[~np.isnan(arr)] if arr.size else arr
-        if finite.size == arr.size and np.all(finite == np.round(finite)):
+        if finite.size == arr.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2.0**63):
             arr = arr.astype(np.int64)
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > np.iinfo(np.int64).max:
-        arr = arr.astype(object)
+        arr = _ints_array([int(v) for v in arr])
     elif arr.dtype.kind in "iu":
         arr = arr.astype(np.int64)
     return arr
