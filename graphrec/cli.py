@@ -113,8 +113,8 @@ def data() -> None:
 @click.option("--items-out", type=click.Path(dir_okay=False), default=None,
               help="Item side-info table (default: next to --out as *_items.csv).")
 @click.option("--users", "num_users", type=int, default=2000, show_default=True)
-@click.option("--items", "num_items", type=int, default=1000, show_default=True)
-@click.option("--categories", "num_categories", type=int, default=20, show_default=True)
+@click.option("--items", "num_items", type=int, default=3000, show_default=True)
+@click.option("--categories", "num_categories", type=int, default=30, show_default=True)
 @click.option("--mean-length", type=float, default=30.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @handle_errors

@@ -21,19 +21,23 @@ __all__ = ["SyntheticConfig", "generate"]
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """Parameters of the generator (defaults: ~2k users, ~1k items, ~60k events; seconds to make)."""
+    """Parameters of the generator (defaults: 2k users, 3k items, ~60k events; under a second to make).
+
+    The defaults are calibrated so that the structure is learnable but not trivial: on the leave-one-out test,
+    popularity reaches HR@10 ~0.05 and item-KNN ~0.42.
+    """
 
     num_users: int = 2000
-    num_items: int = 1000
-    num_categories: int = 20
+    num_items: int = 3000
+    num_categories: int = 30
     brands_per_category: int = 5
     mean_length: float = 30.0
     min_length: int = 5
-    markov_prob: float = 0.55
-    successors: int = 3
+    markov_prob: float = 0.4
+    successors: int = 4
     interest_switch: float = 0.1
     noise_prob: float = 0.08
-    popularity_exponent: float = 1.0
+    popularity_exponent: float = 0.8
     cold_fraction: float = 0.05
     session_mean: float = 6.0
     seed: int = 0
