@@ -90,10 +90,11 @@ def build_item_graph(
         src, dst, dist, pos_a, pos_b = src[keep], dst[keep], dist[keep], pos_a[keep], pos_b[keep]
     forward = np.ones(len(src), dtype=np.float64)
     if not directed:
-        src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
-        dist = np.concatenate([dist, dist])
-        pos_a, pos_b = np.concatenate([pos_a, pos_b]), np.concatenate([pos_b, pos_a])
-        forward = np.concatenate([forward, np.zeros(len(forward))])
+        r = src != dst  # both directions of a pair; a self loop is one co-occurrence, not two
+        src, dst = np.concatenate([src, dst[r]]), np.concatenate([dst, src[r]])
+        dist = np.concatenate([dist, dist[r]])
+        pos_a, pos_b = np.concatenate([pos_a, pos_b[r]]), np.concatenate([pos_b, pos_a[r]])
+        forward = np.concatenate([forward, np.zeros(int(r.sum()))])
     if weighting == "count":
         w = np.ones(len(src), dtype=np.float64)
     elif weighting == "inverse_distance":
