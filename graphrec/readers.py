@@ -277,7 +277,8 @@ def read_sessions(path: str | Path, vocab: ItemVocab | None = None) -> tuple[Seq
     tokens_list, lengths = _tokens_per_line(read_text(path))
     tokens = _maybe_int(np.asarray(tokens_list, dtype=object))
     if vocab is None:
-        if tokens.dtype.kind == "i" and tokens.min() >= 1:
+        # ids 1..N used as they are only when every one of them occurs (never size an array by the largest id)
+        if tokens.dtype.kind == "i" and tokens.min() >= 1 and len(np.unique(tokens)) == int(tokens.max()):
             vocab = ItemVocab(np.arange(1, int(tokens.max()) + 1))
         else:
             vocab, _ = ItemVocab.from_values(tokens)
