@@ -80,6 +80,10 @@ class ColumnMap:
 def read_text(path: str | Path) -> str:
     """Read a text file as UTF-8, falling back to latin-1 with a warning; clear errors for bad paths."""
     data = _read_bytes(path)
+    nul = data.find(b"\x00")
+    if nul >= 0:  # UTF-8 and latin-1 text never holds NUL bytes; UTF-16/32 and binary files do
+        raise DataError(f"{path} is not UTF-8 or latin-1 text (NUL byte at offset {nul}: UTF-16 or a binary file?); "
+                        "save it as UTF-8")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
