@@ -75,8 +75,11 @@ class Interactions:
             w = pd.to_numeric(df["weight"], errors="coerce").to_numpy(np.float64)
             bad = ~np.isfinite(w)
             if bad.any():
+                r = int(np.argmax(bad))
+                value = df["weight"].iloc[r]
+                value = value.item() if isinstance(value, np.generic) else value  # 'inf', not 'np.float64(inf)'
                 raise DataError(f"{source}: column 'weight' has {int(bad.sum())} non-numeric, NaN or infinite "
-                                f"value(s) (first at row {int(np.argmax(bad))}: {df['weight'].iloc[int(np.argmax(bad))]!r})")
+                                f"value(s) (first at row {r}: {value!r})")
             if (w < 0).any():
                 r = int(np.argmax(w < 0))
                 raise DataError(f"{source}: column 'weight' has negative value {w[r]} at row {r}")
