@@ -9,10 +9,11 @@ the right with item ``-1`` and score ``-inf`` where fewer than ``k`` items could
 indexes may find fewer, and excluded items are removed); the external-id API drops the padding.
 
 Choice of index when ``index_type="auto"`` (see :func:`auto_index_params`): exact ``flat`` search up to
-``FLAT_MAX_ITEMS`` indexed items, HNSW above (``M=32``, ``efConstruction=100``, ``efSearch=128``: on 1M
-clustered 64-d vectors this gives recall@50 >= 0.98 against exact search at well over 10x its speed, see
-``benchmarks/results/faiss_index.md``). IVF-Flat and IVF-PQ are available on request; IVF-PQ trades recall
-for memory (``pq_m`` bytes per vector with 8-bit codes instead of ``4 * dim``).
+``FLAT_MAX_ITEMS`` indexed items, IVF-Flat above (``nlist`` a power of two near ``4 * sqrt(n)``, ``nprobe =
+max(16, nlist // 256)``), the setting that reached recall@50 >= 0.98 at >= 10x the exact speed on 1M
+clustered 64-d vectors in ``benchmarks/results/faiss_index.md``. No index reaches that on structureless
+(isotropic gaussian) vectors, where nearest neighbours barely stand out. HNSW and IVF-PQ are available on
+request; IVF-PQ trades recall for memory (``pq_m`` bytes per vector with 8-bit codes instead of ``4 * dim``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class IndexConfig:
         ef_construction: HNSW build beam width (default 100).
         ef_search: HNSW search beam width (default 128; raised to the fetch size when that is larger).
         nlist: IVF cells (default: a power of two near ``4 * sqrt(n)``).
-        nprobe: IVF cells visited per query (default ``max(16, nlist // 32)``).
+        nprobe: IVF cells visited per query (default ``max(16, nlist // 256)``); raised for a query whose
+            fetch size (``k`` plus its exclusions) would not fit twice in the cells probed.
         pq_m: IVF-PQ sub-quantizers; must divide ``dim`` (default: the largest divisor of ``dim`` <= dim / 4).
         pq_nbits: Bits per PQ code (default 8).
         include_unknown: Also index rows whose ``known`` flag is false (default False).
@@ -107,9 +109,9 @@ class IndexConfig:
 def auto_index_params(num_items: int, dim: int, config: IndexConfig | None = None) -> dict[str, Any]:
     """Resolve the index type and its parameters for ``num_items`` indexed vectors of size ``dim``.
 
-    The rule: ``flat`` (exact) up to :data:`FLAT_MAX_ITEMS` items, ``hnsw`` above. Parameters left ``None``
-    in ``config`` are filled in: HNSW ``efSearch=128``; IVF ``nlist`` = the power of two nearest
-    ``4 * sqrt(n)`` (at most ``n``), ``nprobe = max(16, nlist // 32)``; PQ ``pq_m`` = the largest divisor of
+    The rule: ``flat`` (exact) up to :data:`FLAT_MAX_ITEMS` items, ``ivf_flat`` above. Parameters left
+    ``None`` in ``config`` are filled in: HNSW ``efSearch=128``; IVF ``nlist`` = the power of two nearest
+    ``4 * sqrt(n)`` (at most ``n``), ``nprobe = max(16, nlist // 256)``; PQ ``pq_m`` = the largest divisor of
     ``dim`` that is <= dim / 4.
 
     Returns:
@@ -118,14 +120,14 @@ def auto_index_params(num_items: int, dim: int, config: IndexConfig | None = Non
     cfg = config or IndexConfig()
     kind = cfg.index_type
     if kind == "auto":
-        kind = "flat" if num_items <= FLAT_MAX_ITEMS else "hnsw"
+        kind = "flat" if num_items <= FLAT_MAX_ITEMS else "ivf_flat"
     out: dict[str, Any] = {"index_type": kind}
     if kind == "hnsw":
         out.update(hnsw_m=cfg.hnsw_m, ef_construction=cfg.ef_construction,
                    ef_search=cfg.ef_search if cfg.ef_search is not None else 128)
     elif kind in ("ivf_flat", "ivf_pq"):
         nlist = cfg.nlist or min(num_items, 2 ** max(0, round(math.log2(4 * math.sqrt(max(num_items, 1))))))
-        out.update(nlist=nlist, nprobe=cfg.nprobe or min(nlist, max(16, nlist // 32)))
+        out.update(nlist=nlist, nprobe=cfg.nprobe or min(nlist, max(16, nlist // 256)))
         if kind == "ivf_pq":
             pq_m = cfg.pq_m or max(m for m in range(1, max(1, dim // 4) + 1) if dim % m == 0)
             out.update(pq_m=pq_m, pq_nbits=cfg.pq_nbits)
@@ -306,9 +308,17 @@ class FaissIndex:
                 rows_all = np.flatnonzero(bucket == size)
                 for start in range(0, len(rows_all), self.config.batch_size):
                     rows = rows_all[start:start + self.config.batch_size]
-                    dist, labels = index.search(q[rows], int(size))
+                    dist, labels = index.search(q[rows], int(size), params=self._search_params(int(size)))
                     self._compact(rows, labels, dist, keys, out_i, out_s)
         return out_i, out_s
+
+    def _search_params(self, fetch: int) -> Any:
+        """IVF: probe enough lists to hold ``fetch`` candidates twice over (large exclusion sets)."""
+        ivf = _ivf(self.index_)
+        if ivf is None or fetch <= self.ntotal // 64:
+            return None
+        nprobe = max(ivf.nprobe, math.ceil(2 * fetch * ivf.nlist / max(self.ntotal, 1)))
+        return faiss.SearchParametersIVF(nprobe=min(ivf.nlist, nprobe)) if nprobe > ivf.nprobe else None
 
     def _compact(self, rows: NDArray[np.int64], labels: NDArray[np.int64], dist: NDArray[np.float32],
                  keys: NDArray[np.int64] | None, out_i: NDArray[np.int32],

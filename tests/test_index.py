@@ -145,6 +145,13 @@ def test_exclude_layouts_agree_with_brute_force(emb: Embeddings, queries: np.nda
         assert not np.isin(row, items).any()
 
 
+def test_ivf_probes_more_lists_when_exclusions_are_large(emb: Embeddings, queries: np.ndarray) -> None:
+    index = FaissIndex(metric="cosine", index_type="ivf_flat", nlist=8, nprobe=1).fit(emb)
+    seen = [list(range(1, 151))] * len(queries)  # more than a whole list (~38 items) of candidates
+    items, _ = index.search(queries, 20, exclude=seen)
+    assert (items > 150).all()
+
+
 def test_exclude_bad_layouts(emb: Embeddings, queries: np.ndarray) -> None:
     index = FaissIndex(index_type="flat").fit(emb)
     with pytest.raises(DataError, match="2 rows for 20 queries"):
@@ -278,7 +285,8 @@ def test_auto_rule_and_thread_count(emb: Embeddings, queries: np.ndarray) -> Non
     big = auto_index_params(FLAT_MAX_ITEMS + 1, 64)
     assert big["index_type"] != "flat"
     assert auto_index_params(10**6, 64, IndexConfig(index_type="ivf_pq")) == {
-        "index_type": "ivf_pq", "nlist": 4096, "nprobe": 128, "pq_m": 16, "pq_nbits": 8}
+        "index_type": "ivf_pq", "nlist": 4096, "nprobe": 16, "pq_m": 16, "pq_nbits": 8}
+    assert auto_index_params(10**6, 64) == {"index_type": "ivf_flat", "nlist": 4096, "nprobe": 16}
     one = FaissIndex(num_threads=1).fit(emb).search(queries, 10)
     two = FaissIndex(num_threads=2).fit(emb).search(queries, 10)
     np.testing.assert_array_equal(one[0], two[0])
