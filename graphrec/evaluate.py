@@ -96,7 +96,10 @@ def evaluate(
         if exclude:
             _mask_history(scores, chunk)
         ranks_all.append(_target_ranks(scores, chunk.targets))
-        topk_all.append(torch.topk(scores, max_k, dim=1).indices.numpy())
+        top = torch.topk(scores, max_k, dim=1)
+        listed = top.indices.numpy().copy()
+        listed[(top.values == -math.inf).numpy()] = 0  # excluded (history) items and padding are not recommended
+        topk_all.append(listed)
         if sampled:
             sampled_ranks.append(_sampled_ranks(scores, chunk.targets, sampled, rng))
     ranks = np.concatenate(ranks_all)
