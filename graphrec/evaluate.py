@@ -91,6 +91,11 @@ def evaluate(
         scores = torch.as_tensor(scorer.score(chunk.histories), dtype=torch.float32)
         if scores.shape != (len(rows), n_items + 1):
             raise DataError(f"scorer returned shape {tuple(scores.shape)}, expected ({len(rows)}, {n_items + 1})")
+        nan = torch.isnan(scores[:, 1:])
+        if nan.any():  # NaN compares false with everything: it would make ranks silently optimistic
+            r = int(torch.nonzero(nan.any(dim=1))[0, 0])
+            raise DataError(f"scorer returned NaN scores ({int(nan.sum())} of {nan.numel()} in this batch, first in "
+                            f"case {start + r})")
         scores = scores.clone()
         scores[:, 0] = -math.inf
         if exclude:
