@@ -42,7 +42,7 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
-            raise ConfigError(f"unknown config key {where}{key!r}{did_you_mean(key, fields)}; "
+            raise ConfigError(f"unknown config key {where + key!r}{did_you_mean(key, fields)}; "
                               f"known keys: {', '.join(sorted(fields))}")
         kwargs[key] = _coerce(value, hints[key], f"{where}{key}")
     try:
