@@ -308,14 +308,15 @@ class FaissIndex:
                 rows_all = np.flatnonzero(bucket == size)
                 for start in range(0, len(rows_all), self.config.batch_size):
                     rows = rows_all[start:start + self.config.batch_size]
-                    dist, labels = index.search(q[rows], int(size), params=self._search_params(int(size)))
+                    params = self._search_params(int(size)) if size > kk else None
+                    dist, labels = index.search(q[rows], int(size), params=params)
                     self._compact(rows, labels, dist, keys, out_i, out_s)
         return out_i, out_s
 
     def _search_params(self, fetch: int) -> Any:
         """IVF: probe enough lists to hold ``fetch`` candidates twice over (large exclusion sets)."""
         ivf = _ivf(self.index_)
-        if ivf is None or fetch <= self.ntotal // 64:
+        if ivf is None:
             return None
         nprobe = max(ivf.nprobe, math.ceil(2 * fetch * ivf.nlist / max(self.ntotal, 1)))
         return faiss.SearchParametersIVF(nprobe=min(ivf.nlist, nprobe)) if nprobe > ivf.nprobe else None
@@ -359,9 +360,12 @@ class FaissIndex:
         owner = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
         flat = np.concatenate(parts) if parts else np.zeros((0, self.dim_), np.float32)
         excl = None
-        if exclude is not None:
+        if exclude is not None:  # each user's exclusions, repeated for each of its interest vectors
             off, items = _exclude_csr(exclude, len(parts), self.vocab_.size)
-            excl = [items[off[u]:off[u + 1]] for u in owner]
+            lengths = np.diff(off)[owner]
+            new_off = np.concatenate([[0], np.cumsum(lengths)])
+            within = np.arange(new_off[-1]) - np.repeat(new_off[:-1], lengths)
+            excl = (new_off, items[np.repeat(off[owner], lengths) + within])
         labels, scores = self.search(flat, k, excl)
         kk = labels.shape[1]
         out_i = np.full((len(parts), kk), -1, dtype=np.int32)
