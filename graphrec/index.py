@@ -22,10 +22,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import faiss
 import numpy as np
@@ -205,9 +205,9 @@ class FaissIndex:
             x = _normalized(x)
         start = time.perf_counter()
         with _omp_threads(cfg.num_threads):
-            index = faiss.index_factory(embeddings.dim, _factory_string(params), _faiss_metric(cfg.metric))
+            index: Any = faiss.index_factory(embeddings.dim, _factory_string(params), _faiss_metric(cfg.metric))
             if params["index_type"] == "hnsw":
-                faiss.downcast_index(index.index).hnsw.efConstruction = int(params["ef_construction"])
+                _downcast(index.index).hnsw.efConstruction = int(params["ef_construction"])
             ivf = _ivf(index)
             if ivf is not None:
                 self._train_ivf(ivf, x, params)
@@ -236,7 +236,7 @@ class FaissIndex:
         if params["index_type"] == "ivf_pq":
             ivf.pq.cp.seed = self.config.seed
             ivf.do_polysemous_training = False  # index_factory turns it on; slow, and unused by our searches
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         n_train = min(len(x), max(64 * params["nlist"], 64 * 2 ** params.get("pq_nbits", 0)))
         rng = np.random.default_rng(self.config.seed)
         sample = x if n_train == len(x) else x[np.sort(rng.choice(len(x), n_train, replace=False))]
@@ -255,7 +255,7 @@ class FaissIndex:
 
     def _apply_search_params(self) -> None:
         if self.params_.get("index_type") == "hnsw":
-            faiss.downcast_index(self.index_.index).hnsw.efSearch = int(self.params_["ef_search"])
+            _downcast(self.index_.index).hnsw.efSearch = int(self.params_["ef_search"])
         ivf = _ivf(self.index_)
         if ivf is not None:
             ivf.nprobe = int(self.params_["nprobe"])
@@ -296,10 +296,12 @@ class FaissIndex:
         out_s = np.full((n_q, kk), -np.inf, dtype=np.float32)
         if n_q == 0:
             return out_i, out_s
-        offsets, items = _exclude_csr(exclude, n_q, self.vocab_.size) if exclude is not None else (None, None)
-        lengths = np.zeros(n_q, np.int64) if offsets is None else np.diff(offsets)
-        keys = None if offsets is None else np.sort(np.repeat(np.arange(n_q, dtype=np.int64), lengths)
-                                                    * (self.vocab_.size + 1) + items)
+        n_rows = self._vocab().size + 1
+        keys, lengths = None, np.zeros(n_q, np.int64)
+        if exclude is not None:  # sorted keys row * (N + 1) + item of every excluded (query, item) pair
+            offsets, items = _exclude_csr(exclude, n_q, n_rows - 1)
+            lengths = np.diff(offsets)
+            keys = np.sort(np.repeat(np.arange(n_q, dtype=np.int64), lengths) * n_rows + items)
         fetch = np.minimum(kk + lengths, index.ntotal)
         bucket = np.minimum(2 ** np.ceil(np.log2(np.maximum(fetch, 1))).astype(np.int64), index.ntotal)
         bucket = np.where(lengths == 0, kk, bucket)  # no exclusions: fetch exactly k'
@@ -319,7 +321,9 @@ class FaissIndex:
         if ivf is None:
             return None
         nprobe = max(ivf.nprobe, math.ceil(2 * fetch * ivf.nlist / max(self.ntotal, 1)))
-        return faiss.SearchParametersIVF(nprobe=min(ivf.nlist, nprobe)) if nprobe > ivf.nprobe else None
+        if nprobe <= ivf.nprobe:
+            return None
+        return faiss.SearchParametersIVF(nprobe=min(ivf.nlist, nprobe))  # type: ignore[call-arg]
 
     def _compact(self, rows: NDArray[np.int64], labels: NDArray[np.int64], dist: NDArray[np.float32],
                  keys: NDArray[np.int64] | None, out_i: NDArray[np.int32],
@@ -327,7 +331,7 @@ class FaissIndex:
         """Drop -1 and excluded results, shift the rest left, keep the first ``k'`` per row."""
         valid = labels >= 0
         if keys is not None and keys.size:
-            k2 = rows[:, None] * (self.vocab_.size + 1) + labels
+            k2 = rows[:, None] * (self._vocab().size + 1) + labels
             pos = np.minimum(np.searchsorted(keys, k2), keys.size - 1)
             valid &= keys[pos] != k2
         rank = np.cumsum(valid, axis=1) - 1
@@ -352,7 +356,7 @@ class FaissIndex:
             ``(item_indices int32[B, k'], scores float32[B, k'])``, padded with ``-1``/``-inf`` as in
             :meth:`search`.
         """
-        parts = [np.asarray(p, dtype=np.float32) for p in queries]
+        parts = [np.asarray(p, dtype=np.float32) for p in cast(Iterable[Any], queries)]
         for b, part in enumerate(parts):
             if part.ndim != 2 or part.shape[1] != self.dim_:
                 raise DataError(f"queries of user {b} must be [num_interests, {self.dim_}] "
@@ -361,7 +365,7 @@ class FaissIndex:
         flat = np.concatenate(parts) if parts else np.zeros((0, self.dim_), np.float32)
         excl = None
         if exclude is not None:  # each user's exclusions, repeated for each of its interest vectors
-            off, items = _exclude_csr(exclude, len(parts), self.vocab_.size)
+            off, items = _exclude_csr(exclude, len(parts), self._vocab().size)
             lengths = np.diff(off)[owner]
             new_off = np.concatenate([[0], np.cumsum(lengths)])
             within = np.arange(new_off[-1]) - np.repeat(new_off[:-1], lengths)
@@ -375,7 +379,7 @@ class FaissIndex:
         order = np.lexsort((-sc, own))
         own, lab, sc = own[order], lab[order], sc[order]
         # first occurrence of each (user, item) in this order = its best score
-        _, first = np.unique(own * (self.vocab_.size + 1) + lab, return_index=True)
+        _, first = np.unique(own * (self._vocab().size + 1) + lab, return_index=True)
         first.sort()  # back to (user, descending score) order
         own, lab, sc = own[first], lab[first], sc[first]
         starts = np.searchsorted(own, own, side="left")
@@ -401,7 +405,8 @@ class FaissIndex:
             A long DataFrame ``query, rank (1-based), item, score``, best first per query, padding dropped.
         """
         vocab = self._vocab()
-        q_ids = np.asarray(list(external_ids) if not isinstance(external_ids, np.ndarray) else external_ids)
+        q_ids = external_ids if isinstance(external_ids, np.ndarray) \
+            else np.asarray(list(cast(Iterable[Any], external_ids)))
         idx = vocab.encode(q_ids, unknown=_check_unknown(unknown, "pad"))
         found = idx > 0
         if self.embeddings_ is None:
@@ -484,7 +489,7 @@ class FaissIndex:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:
             raise ArtifactError(f"cannot read {path}: {exc}") from exc
-        vocab = ItemVocab.load(directory / "vocab.npz")
+        vocab = cast(ItemVocab, ItemVocab.load(directory / "vocab.npz"))
         if vocab.size != meta["num_items"] or index.ntotal != meta["ntotal"] or index.d != meta["dim"]:
             raise ArtifactError(f"{directory}: index ({index.ntotal} vectors of dim {index.d}) and "
                                 f"vocabulary ({vocab.size} items) do not match index.json")
@@ -505,7 +510,7 @@ class FaissIndex:
 
     def _vocab(self) -> ItemVocab:
         self._fitted()
-        return self.vocab_  # type: ignore[return-value]  # set together with index_
+        return cast(ItemVocab, self.vocab_)  # set together with index_
 
     def _prepare_queries(self, queries: ArrayLike) -> NDArray[np.float32]:
         q = np.asarray(queries, dtype=np.float32)
@@ -552,6 +557,10 @@ def _factory_string(params: dict[str, Any]) -> str:
     if kind == "ivf_flat":
         return f"IVF{params['nlist']},Flat"
     return f"IVF{params['nlist']},PQ{params['pq_m']}x{params['pq_nbits']}"
+
+
+def _downcast(index: Any) -> Any:
+    return faiss.downcast_index(index)
 
 
 def _faiss_metric(metric: str) -> int:

@@ -93,9 +93,7 @@ def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLik
     _check_unknown(unknown, "skip")
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS} (got {pooling!r})")
-    vocab = index.vocab_
-    if vocab is None:
-        raise DataError("the index is not built: call fit(embeddings) or FaissIndex.load(directory) first")
+    vocab = index._vocab()  # raises when the index is not built
     hist = None
     if histories is not None:
         hist = histories if isinstance(histories, Sequences) else _encode_histories(histories, index, unknown,
@@ -235,7 +233,7 @@ def _num_queries(query_vectors: Any) -> int:
 def _encode_histories(histories: Sequence[Sequence[Any]], index: FaissIndex, unknown: str,
                       query_ids: ArrayLike | None) -> Sequences:
     """External-id histories to CSR item indices; unknown ids raise (naming id and user) or are dropped."""
-    vocab = index.vocab_
+    vocab = index._vocab()
     lengths = np.array([len(h) for h in histories], dtype=np.int64)
     flat = [x for h in histories for x in h]
     idx = vocab.encode(np.asarray(flat, dtype=object) if flat else np.zeros(0, np.int64), unknown="pad")
