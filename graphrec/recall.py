@@ -94,16 +94,16 @@ def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLik
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS} (got {pooling!r})")
     vocab = index._vocab()  # raises when the index is not built
-    hist = None
-    if histories is not None:
-        hist = histories if isinstance(histories, Sequences) else _encode_histories(histories, index, unknown,
-                                                                                      query_ids)
-    n_users = len(hist) if query_vectors is None and hist is not None else _num_queries(query_vectors)
+    n_users = len(histories) if query_vectors is None and histories is not None else _num_queries(query_vectors)
     labels = np.arange(n_users) if query_ids is None else np.asarray(query_ids)
     if len(labels) != n_users:
         raise DataError(f"query_ids has {len(labels)} entries for {n_users} users")
-    if hist is not None and len(hist) != n_users:
-        raise DataError(f"histories has {len(hist)} rows for {n_users} query vectors")
+    if histories is not None and len(histories) != n_users:
+        raise DataError(f"histories has {len(histories)} rows for {n_users} query vectors")
+    hist = None
+    if histories is not None:
+        hist = histories if isinstance(histories, Sequences) else _encode_histories(histories, index, unknown,
+                                                                                      labels)
     exclude = hist if exclude_seen and hist is not None else None
     if query_vectors is None:
         if hist is None:
@@ -231,7 +231,7 @@ def _num_queries(query_vectors: Any) -> int:
 
 
 def _encode_histories(histories: Sequence[Sequence[Any]], index: FaissIndex, unknown: str,
-                      query_ids: ArrayLike | None) -> Sequences:
+                      labels: NDArray[Any]) -> Sequences:
     """External-id histories to CSR item indices; unknown ids raise (naming id and user) or are dropped."""
     vocab = index._vocab()
     lengths = np.array([len(h) for h in histories], dtype=np.int64)
@@ -240,7 +240,7 @@ def _encode_histories(histories: Sequence[Sequence[Any]], index: FaissIndex, unk
     missing = idx == 0
     if missing.any():
         row = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(missing)), side="right"))
-        user = row if query_ids is None else np.asarray(query_ids)[row]
+        user = labels[row]
         if unknown == "error":
             raise UnknownIdError(f"unknown item id {flat[int(np.argmax(missing))]!r} in the history of user "
                                  f"{_plain(user)!r} ({int(missing.sum())} unknown ids in all histories)")
