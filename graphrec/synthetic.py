@@ -71,7 +71,9 @@ def generate(config: SyntheticConfig | None = None, **overrides: object) -> tupl
     """
     cfg = config or SyntheticConfig()
     if overrides:
-        cfg = SyntheticConfig(**{**asdict(cfg), **overrides})  # type: ignore[arg-type]
+        from graphrec.config import from_dict  # a misspelt setting is a ConfigError with a hint, not a TypeError
+
+        cfg = from_dict(SyntheticConfig, {**asdict(cfg), **overrides})
     cfg.validate()
     rng = np.random.default_rng(cfg.seed)
     n_items, n_cat = cfg.num_items, cfg.num_categories
