@@ -94,7 +94,8 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
 def _config_dict(model: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
-    return asdict(model.config) if is_dataclass(model.config) else {}
+    cfg = model.config
+    return asdict(cfg) if is_dataclass(cfg) and not isinstance(cfg, type) else {}
 
 
 def run_bench(dataset: Dataset, models: Sequence[str], out: str | Path, ks: Sequence[int] = DEFAULT_KS,

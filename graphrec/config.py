@@ -85,7 +85,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{key} must be a table of settings (got {value!r})")
-        return from_dict(tp, value, f"{key}.")
+        return from_dict(tp, value, f"{key}.")  # type: ignore[arg-type]
     if origin in (tuple, list):
         if isinstance(value, str):
             value = [v for v in value.replace(" ", "").split(",") if v]

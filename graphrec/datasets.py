@@ -172,8 +172,8 @@ def load(name: str, root: str | Path | None = None, verify: bool = True, **kwarg
         inter, _ = read_data(paths[0], "sasrec")
         ds = _from_interactions(name, inter, None)
     elif name == "ml-100k":
-        inter, side = read_data(paths[0], "recbole")
-        ds = _from_interactions(name, inter, side)
+        inter, ml_side = read_data(paths[0], "recbole")
+        ds = _from_interactions(name, inter, ml_side)
     elif name == "diginetica":
         train, vocab = read_sessions(paths[0])
         test, _ = read_sessions(paths[1], vocab)
@@ -218,7 +218,8 @@ def from_file(path: str | Path, format: str | None = None, protocol: str = "leav
         if "session" not in inter.frame.columns:
             raise ConfigError("protocol 'session' needs a session column or --session-gap")
         seqs = inter.to_sequences("session")
-        start = seqs.timestamps[seqs.offsets[:-1]] if len(seqs) else np.zeros(0)
+        times = seqs.timestamps if seqs.timestamps is not None else np.zeros(seqs.num_events)
+        start = times[seqs.offsets[:-1]] if len(seqs) else np.zeros(0)
         order = np.argsort(start, kind="stable")
         cut = int(len(order) * 0.9)
         return Dataset(name, "session", seqs.take(order[:cut]), inter.items, inter.users, side,

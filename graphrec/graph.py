@@ -205,7 +205,7 @@ class ItemGraph:
                 arrays[f"side{i}_values"] = f.values
                 arrays[f"side{i}_names"] = f.names
         with open(path, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ def run_recall(run_dir: str | Path, item_ids: list[str], history: str | None, ba
         raise DataError(f"k must be >= 1 (got {k})")
     model = load_model(run_dir)
     index = _maybe_index(Path(run_dir), model)
-    policy = "skip" if unknown == "skip" else "error"
+    policy: Literal["skip", "error"] = "skip" if unknown == "skip" else "error"
     if item_ids:
         codes = model.vocab_.encode(item_ids, unknown=policy)  # type: ignore[union-attr]
         kept = [i for i in item_ids if i in model.vocab_] if policy == "skip" else item_ids  # type: ignore[operator]
@@ -77,7 +77,7 @@ def _recall(model: Recommender, index: Any, seqs: Sequences, queries: list[str],
             s[torch.from_numpy(seqs.row_ids()), torch.from_numpy(seqs.items.astype(np.int64))] = -float("inf")
         top = torch.topk(s, min(k, model.num_items), dim=1)
         items, scores = top.indices.numpy().astype(np.int32), top.values.numpy()
-    rows = []
+    rows: list[dict[str, Any]] = []
     vocab = model.vocab_
     for q, its, scs in zip(queries, items, scores, strict=True):
         ok = (its > 0) & np.isfinite(scs)

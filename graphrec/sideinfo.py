@@ -139,7 +139,7 @@ class SideInfo:
             arrays[f"f{i}_offsets"] = f.offsets
             arrays[f"f{i}_values"] = f.values
             arrays[f"f{i}_names"] = f.names.astype(np.str_)
-        np.savez(path, **arrays)
+        np.savez(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | Path) -> SideInfo:

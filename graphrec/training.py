@@ -39,7 +39,7 @@ def set_threads(num_threads: int | None) -> None:
     try:
         import numba
 
-        numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover
         pass
     try:

@@ -6,7 +6,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ class Vocab:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_values(cls, values: ArrayLike) -> tuple[Vocab, NDArray[np.int32]]:
+    def from_values(cls, values: ArrayLike) -> tuple[Self, NDArray[np.int32]]:
         """Build a vocabulary from raw values in order of first appearance; return it and the codes (1-based)."""
         arr = _as_id_array(values)
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
@@ -93,7 +93,7 @@ class Vocab:
         """
         if unknown not in ("error", "skip", "pad"):
             raise ValueError(f"unknown must be 'error', 'skip' or 'pad' (got {unknown!r})")
-        values = _as_id_array(list(external_ids) if not isinstance(external_ids, np.ndarray) else external_ids)
+        values = _as_id_array(external_ids if isinstance(external_ids, np.ndarray) else list(external_ids))  # type: ignore[arg-type]
         values = self._coerce_query(values)
         pos = self._index.get_indexer(values)
         missing = pos < 0
@@ -136,11 +136,12 @@ class Vocab:
     def save(self, path: str | Path) -> Path:
         """Save as ``.npz`` (no pickle): integer ids as int64, anything else as UTF-8 strings."""
         path = Path(path)
-        np.savez(path, kind=np.array(self.kind), version=np.array(_FORMAT_VERSION), **ids_to_arrays(self._ids))
+        np.savez(path, kind=np.array(self.kind), version=np.array(_FORMAT_VERSION),
+                 **ids_to_arrays(self._ids))  # type: ignore[arg-type]
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Vocab:
+    def load(cls, path: str | Path) -> Self:
         """Load a vocabulary written by :meth:`save`."""
         try:
             with np.load(Path(path), allow_pickle=False) as z:
