@@ -80,7 +80,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError(errors[0] if errors else f"{key}: cannot use {value!r}")
     if origin is typing.Literal:
         if value not in args:
-            raise ConfigError(f"{key} must be one of {list(args)} (got {value!r}){did_you_mean(str(value), map(str, args))}")
+            hint = did_you_mean(str(value), map(str, args))
+            raise ConfigError(f"{key} must be one of {list(args)} (got {value!r}){hint}")
         return value
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):

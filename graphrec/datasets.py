@@ -122,7 +122,8 @@ class Dataset:
             test_q = kwargs.pop("test_quantile", 0.9)
             return time_cut(self.sequences, self.vocab, float(np.quantile(ts, valid_q)),
                             float(np.quantile(ts, test_q)), self.name, self.users, self.side_info, **kwargs)
-        raise ConfigError(f"unknown protocol {protocol!r}{did_you_mean(protocol, ['leave-one-out', 'time-cut', 'session'])}")
+        hint = did_you_mean(protocol, ["leave-one-out", "time-cut", "session"])
+        raise ConfigError(f"unknown protocol {protocol!r}{hint}; expected leave-one-out, time-cut or session")
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "protocol": self.protocol, "sequences": len(self.sequences),

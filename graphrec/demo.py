@@ -57,6 +57,7 @@ def run_demo(out: Path, seed: int = 0) -> str:
     lines.append(f"next-item recall on synthetic (leave-one-out, full ranking, seen items excluded), "
                  f"{len(split.test)} users:")
     lines.append(markdown_table(rows, "synthetic"))
+    example = ",".join(map(str, split.vocab.ids[:3]))
     lines.append(f"total {time.perf_counter() - t0:.1f}s; runs saved under {out}/ "
-                 f"(try: graphrec recall --model {out}/deepwalk --history \"{','.join(map(str, split.vocab.ids[:3]))}\")")
+                 f"(try: graphrec recall --model {out}/deepwalk --history \"{example}\")")
     return "\n".join(lines)

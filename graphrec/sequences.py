@@ -52,7 +52,8 @@ class Sequences:
         if len(off) > 1 and np.any(np.diff(off) < 0):
             raise DataError("sequence offsets must be non-decreasing")
         if items.size and (int(items.min()) < 1 or int(items.max()) > self.num_items):
-            raise DataError(f"item indices must lie in 1..{self.num_items} (got {int(items.min())}..{int(items.max())})")
+            lo, hi = int(items.min()), int(items.max())
+            raise DataError(f"item indices must lie in 1..{self.num_items} (got {lo}..{hi})")
         n = len(off) - 1
         if self.owners is not None and len(self.owners) != n:
             raise DataError(f"owners has {len(self.owners)} entries for {n} sequences")
