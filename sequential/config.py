@@ -1,0 +1,188 @@
+"""Typed, frozen configuration of SASRec and of its graph-fused variant.
+
+The defaults are the best configuration measured on ML-1M on the 2-core CPU of the project machine (see
+``benchmarks/results/sasrec_ablation.md``), so ``SASRec()`` is what a new user should run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from graphrec.errors import ConfigError
+
+__all__ = ["SASRecConfig", "FusionConfig", "LOSSES", "SAMPLERS"]
+
+LOSSES = ("ce", "bce", "sampled_softmax", "in_batch", "gbce")
+SAMPLERS = ("uniform", "popularity", "log_uniform")
+
+
+@dataclass(frozen=True)
+class SASRecConfig:
+    """Settings of :class:`~sequential.sasrec.SASRec`.
+
+    Architecture:
+        max_len: Longest history the model reads (the last ``max_len`` items). Default 200.
+        embedding_dim: Width of item/position embeddings and hidden states. Default 64.
+        num_blocks: Self-attention blocks. Default 2.
+        num_heads: Attention heads per block. Default 1.
+        dropout: Dropout on embeddings, attention weights and feed-forward outputs. Default 0.2.
+        activation: Feed-forward activation, ``gelu`` or ``relu`` (the paper). Default ``gelu``.
+        positions: ``from_start`` (position 0 = oldest item of the window: whole-sequence training then equals
+            prefix training) or ``from_end`` (the paper: the newest item at position ``max_len - 1``).
+            Default ``from_start``.
+        side_info: Concatenate the mean embedding of each side-information field (category, brand, genre...) to
+            the item id embedding, then project back to ``embedding_dim``. Ignored (with a warning) when the
+            data has none. Default False.
+        side_dim: Width of each side-information field embedding. Default 16.
+
+    Objective:
+        loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
+            original), ``sampled_softmax`` (shared sampled negatives with log-Q correction), ``in_batch``
+            (the batch's targets as negatives, plus ``cross_batch`` earlier batches, log-Q corrected with
+            train popularity) or ``gbce`` (gSASRec's calibrated BCE). Default ``ce``.
+        num_negatives: Negatives per position (``bce``: default 1) or per batch (``sampled_softmax``/``gbce``:
+            default 256). None: the loss's default.
+        sampler: Negative sampler of ``sampled_softmax``/``gbce``/``bce``: ``uniform``, ``popularity`` or
+            ``log_uniform`` (Zipf over the popularity rank). Default ``uniform``.
+        logq_correction: Subtract ``log(K q(j))`` from sampled logits (sampled softmax / in-batch). Default True.
+        cross_batch: Earlier batches whose targets join the in-batch negatives. Default 0.
+        hard_negatives: For ``bce``/``gbce``: per position, add the ``hard_negatives`` highest-scoring items of
+            a shared pool of ``hard_pool`` uniform candidates as extra negatives. Default 0.
+        hard_pool: Size of that pool. Default 256.
+        gbce_t: gSASRec's calibration parameter t in [0, 1]. Default 0.75.
+        next_n: Each position predicts the next ``next_n`` items (losses averaged, nearer first). Default 1.
+        negative_weight: Weight of the negative-feedback auxiliary loss (push down items the user skipped or
+            disliked right after each position); needs skip/dislike events in the training sequences. Default 0.
+
+    Optimisation:
+        lr, weight_decay, adam_beta2: Adam settings. Defaults 1e-3, 0, 0.98.
+        batch_size: Sequences per step (each sequence trains on all its positions). Default 128.
+        epochs: Maximum epochs. Default 200.
+        patience: Evaluations without improvement of validation NDCG@10 before stopping. Default 10.
+        eval_every: Epochs between validations. Default 1.
+        max_minutes: Wall-time budget of training (None: no budget). Default None.
+        bf16: Run the forward/backward in bfloat16 autocast (faster on CPUs with AVX512-BF16). Default False.
+        grad_clip: Gradient norm clip (0: off). Default 0.
+        seed: Seed of initialisation, shuffling, dropout and sampling. Default 0.
+        num_threads: torch CPU threads (None: torch's default). Default None.
+        progress: Show tqdm progress bars. Default True.
+        checkpoint_dir: Where to keep ``last.pt`` (and resume from it when present). Default None.
+        eval_batch_size: Histories scored at once in validation. Default 512.
+    """
+
+    max_len: int = 200
+    embedding_dim: int = 64
+    num_blocks: int = 2
+    num_heads: int = 1
+    dropout: float = 0.2
+    activation: Literal["gelu", "relu"] = "gelu"
+    positions: Literal["from_start", "from_end"] = "from_start"
+    side_info: bool = False
+    side_dim: int = 16
+    loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
+    num_negatives: int | None = None
+    sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
+    logq_correction: bool = True
+    cross_batch: int = 0
+    hard_negatives: int = 0
+    hard_pool: int = 256
+    gbce_t: float = 0.75
+    next_n: int = 1
+    negative_weight: float = 0.0
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    adam_beta2: float = 0.98
+    batch_size: int = 128
+    epochs: int = 200
+    patience: int = 10
+    eval_every: int = 1
+    max_minutes: float | None = None
+    bf16: bool = False
+    grad_clip: float = 0.0
+    seed: int = 0
+    num_threads: int | None = None
+    progress: bool = True
+    checkpoint_dir: str | None = None
+    eval_batch_size: int = 512
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for out-of-range values (called by ``from_dict`` and at ``fit``)."""
+        positive = ("max_len", "embedding_dim", "num_blocks", "num_heads", "side_dim", "hard_pool", "next_n",
+                    "batch_size", "epochs", "patience", "eval_every", "eval_batch_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if self.embedding_dim % self.num_heads:
+            raise ConfigError(f"embedding_dim ({self.embedding_dim}) must be divisible by num_heads "
+                              f"({self.num_heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
+        if self.num_negatives is not None and self.num_negatives < 1:
+            raise ConfigError(f"num_negatives must be >= 1 (got {self.num_negatives})")
+        if self.cross_batch < 0 or self.hard_negatives < 0:
+            raise ConfigError(f"cross_batch and hard_negatives must be >= 0 (got {self.cross_batch}, "
+                              f"{self.hard_negatives})")
+        if self.hard_negatives and self.loss not in ("bce", "gbce"):
+            raise ConfigError(f"hard_negatives applies to loss 'bce' or 'gbce' (got loss {self.loss!r}); softmax "
+                              "losses already weight hard negatives by their probability")
+        if self.hard_negatives > self.hard_pool:
+            raise ConfigError(f"hard_negatives ({self.hard_negatives}) must be <= hard_pool ({self.hard_pool})")
+        if self.cross_batch and self.loss != "in_batch":
+            raise ConfigError(f"cross_batch applies to loss 'in_batch' (got loss {self.loss!r})")
+        if not 0.0 <= self.gbce_t <= 1.0:
+            raise ConfigError(f"gbce_t must be in [0, 1] (got {self.gbce_t})")
+        if self.lr <= 0 or self.weight_decay < 0 or not 0 < self.adam_beta2 < 1:
+            raise ConfigError(f"need lr > 0, weight_decay >= 0, 0 < adam_beta2 < 1 (got {self.lr}, "
+                              f"{self.weight_decay}, {self.adam_beta2})")
+        if self.negative_weight < 0 or self.grad_clip < 0:
+            raise ConfigError(f"negative_weight and grad_clip must be >= 0 (got {self.negative_weight}, "
+                              f"{self.grad_clip})")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ConfigError(f"max_minutes must be > 0 (got {self.max_minutes})")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError(f"num_threads must be >= 1 (got {self.num_threads})")
+
+    def negatives(self) -> int:
+        """``num_negatives`` resolved against the loss's default."""
+        if self.num_negatives is not None:
+            return self.num_negatives
+        return 1 if self.loss == "bce" else 256
+
+
+@dataclass(frozen=True)
+class FusionConfig(SASRecConfig):
+    """Settings of :class:`~sequential.fusion.FusedSASRec`: every SASRec setting plus the graph side.
+
+    Args:
+        graph_source: ``encoder`` (a graph encoder trained end to end: the ``gnn`` package's edge-enhanced
+            encoder when installed, else the built-in weighted GCN), ``builtin`` (always the built-in one), or
+            ``precomputed`` (frozen vectors from an Embeddings bundle, e.g. DeepWalk). Default ``encoder``.
+        fusion: ``gate`` (gated sum of the id embedding and the projected graph vector) or ``concat``
+            (concatenation followed by a linear projection). Default ``gate``.
+        graph_dim: Width of the graph encoder. Default 64.
+        graph_layers: Message-passing layers of the built-in encoder. Default 2.
+        graph_window: Co-occurrence window of the item graph built from ``split.train``. Default 1.
+        graph_directed: Build a directed transition graph (True) or an undirected co-occurrence graph. Default False.
+        graph_top_k: Keep the heaviest ``graph_top_k`` out-edges per item (None: all). Default 50.
+        precomputed_path: Directory of an Embeddings bundle (``graph_source='precomputed'``). Default None.
+    """
+
+    graph_source: Literal["encoder", "builtin", "precomputed"] = "encoder"
+    fusion: Literal["gate", "concat"] = "gate"
+    graph_dim: int = 64
+    graph_layers: int = 2
+    graph_window: int = 1
+    graph_directed: bool = False
+    graph_top_k: int | None = 50
+    precomputed_path: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        if self.graph_dim < 1 or self.graph_layers < 1 or self.graph_window < 1:
+            raise ConfigError(f"graph_dim, graph_layers and graph_window must be >= 1 (got {self.graph_dim}, "
+                              f"{self.graph_layers}, {self.graph_window})")
+        if self.graph_top_k is not None and self.graph_top_k < 1:
+            raise ConfigError(f"graph_top_k must be >= 1 (got {self.graph_top_k})")
+        if self.graph_source == "precomputed" and not self.precomputed_path:
+            raise ConfigError("graph_source='precomputed' needs precomputed_path (an Embeddings directory)")

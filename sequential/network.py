@@ -1,0 +1,169 @@
+"""The SASRec network: item table, learnable positions, causal pre-LN self-attention blocks.
+
+Kang & McAuley, "Self-Attentive Sequential Recommendation", ICDM 2018. Blocks here are the pre-LN variant
+(``x + Attn(LN(x))``, ``x + FFN(LN(x))``, final LN), which trains stably without warm-up; the paper's reference code
+normalises the query only. Histories are right-aligned (left-padded with item 0) and positions are counted from the
+first item of the window, so any amount of left padding gives the same outputs (padding invariance), and the
+hidden state at position ``t`` of a training sequence is exactly the state of its prefix ``s[:t + 1]`` fed alone:
+whole-sequence training computes what RecBole's prefix augmentation computes, in one pass per sequence
+(for sequences up to ``max_len``; longer ones are read through their last ``max_len`` items). The paper's layout,
+positions counted from the newest item, is ``positions='from_end'``.
+
+.. math::
+    \\hat{r}_{t,i} = F_t \\cdot M_i, \\qquad F = \\mathrm{LN}(\\mathrm{Block}^{b}(\\sqrt{d}\\,M_{s} + P))
+
+Input and output share the item table ``M`` (``[num_items + 1, d]``, row 0 = padding), which comes from an
+*item encoder* module (``forward() -> Tensor[num_items + 1, d]``): plain id embeddings, id + side information, or a
+graph fusion (see :mod:`sequential.fusion`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from graphrec.sideinfo import SideInfo
+
+__all__ = ["SASRecNet", "IdEmbedding", "SideInfoEmbedding", "CausalSelfAttention", "Block"]
+
+
+class IdEmbedding(nn.Module):
+    """Plain item id embeddings: ``forward() -> [num_items + 1, d]`` (row 0 = padding, kept at zero)."""
+
+    def __init__(self, num_items: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(num_items + 1, embedding_dim))
+        nn.init.normal_(self.weight, std=embedding_dim ** -0.5)
+        with torch.no_grad():
+            self.weight[0].zero_()
+
+    def forward(self) -> torch.Tensor:
+        return self.weight
+
+
+class SideInfoEmbedding(nn.Module):
+    """Item id embedding concatenated with the mean value embedding of each side-information field, projected
+    back to ``embedding_dim``: ``M_i = W [e_i ; s^1_i ; ... ; s^F_i]``.
+
+    The CSR tables of the side fields are buffers, so they travel with the state_dict.
+    """
+
+    def __init__(self, num_items: int, embedding_dim: int, side_dim: int,
+                 fields: list[tuple[torch.Tensor, torch.Tensor, int]]) -> None:
+        super().__init__()
+        self.ids = IdEmbedding(num_items, embedding_dim)
+        self.num_fields = len(fields)
+        self.bags = nn.ModuleList()
+        for f, (offsets, values, num_values) in enumerate(fields):
+            self.register_buffer(f"offsets_{f}", offsets.long())
+            self.register_buffer(f"values_{f}", values.long())
+            self.bags.append(nn.EmbeddingBag(num_values + 1, side_dim, mode="mean", padding_idx=0))
+        self.proj = nn.Linear(embedding_dim + side_dim * len(fields), embedding_dim)
+
+    @staticmethod
+    def fields_from(side: SideInfo) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
+        return [(torch.from_numpy(f.offsets[:-1].astype(np.int64)), torch.from_numpy(f.values.astype(np.int64)),
+                 f.num_values) for f in side.fields]
+
+    def forward(self) -> torch.Tensor:
+        parts = [self.ids()]
+        for f, bag in enumerate(self.bags):
+            parts.append(bag(getattr(self, f"values_{f}"), getattr(self, f"offsets_{f}")))
+        table = self.proj(torch.cat(parts, dim=1))
+        return torch.cat([torch.zeros_like(table[:1]), table[1:]], dim=0)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position ``t`` sees positions ``<= t`` that are not padding."""
+
+    def __init__(self, dim: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, l, d = x.shape
+        q, k, v = self.qkv(x).view(b, l, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(b, l, d))
+
+
+class Block(nn.Module):
+    """Pre-LN transformer block: ``x + Attn(LN(x))`` then ``x + FFN(LN(x))``."""
+
+    def __init__(self, dim: int, num_heads: int, dropout: float, activation: str) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, num_heads, dropout)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ff1 = nn.Linear(dim, dim)
+        self.ff2 = nn.Linear(dim, dim)
+        self.act = nn.GELU() if activation == "gelu" else nn.ReLU()
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln1(x), mask))
+        return x + self.drop(self.ff2(self.drop(self.act(self.ff1(self.ln2(x))))))
+
+
+class SASRecNet(nn.Module):
+    """The network. ``forward(ids)`` maps right-aligned item ids ``[B, L]`` (``L <= max_len``, 0 = padding) to
+    hidden states ``[B, L, d]``; ``table()`` is the shared item table used for input and output."""
+
+    def __init__(self, item_encoder: nn.Module, num_items: int, embedding_dim: int, max_len: int, num_blocks: int,
+                 num_heads: int, dropout: float, activation: str = "gelu", positions: str = "from_start") -> None:
+        super().__init__()
+        self.from_end = positions == "from_end"
+        self.item_encoder = item_encoder
+        self.num_items = num_items
+        self.max_len = max_len
+        self.embedding_dim = embedding_dim
+        self.positions = nn.Embedding(max_len, embedding_dim)
+        nn.init.normal_(self.positions.weight, std=embedding_dim ** -0.5)
+        self.emb_drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(embedding_dim, num_heads, dropout, activation) for _ in range(num_blocks))
+        self.final_ln = nn.LayerNorm(embedding_dim)
+
+    def table(self) -> torch.Tensor:
+        """The item table ``[num_items + 1, d]``."""
+        return self.item_encoder()
+
+    def forward(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        if table is None:
+            table = self.table()
+        b, l = ids.shape
+        if l > self.max_len:
+            raise ValueError(f"sequence length {l} exceeds max_len {self.max_len}")
+        keep = (ids > 0).unsqueeze(-1)
+        if self.from_end:  # the paper's layout: the newest item always at position max_len - 1
+            pos = torch.arange(self.max_len - l, self.max_len, device=ids.device).expand(b, l)
+        else:  # counted from the first item of the window
+            pos = ((ids > 0).cumsum(1) - 1).clamp_min(0)
+        x = table[ids] * math.sqrt(self.embedding_dim) + self.positions(pos)
+        x = self.emb_drop(x) * keep
+        mask = attention_mask(ids)
+        for block in self.blocks:
+            x = block(x, mask) * keep
+        return self.final_ln(x)
+
+    def last_hidden(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """The hidden state at the newest position ``[B, d]`` (the user vector)."""
+        return self.forward(ids, table)[:, -1]
+
+
+def attention_mask(ids: torch.Tensor) -> torch.Tensor:
+    """Boolean ``[B, 1, L, L]``: query ``t`` may attend key ``s`` when ``s <= t`` and key ``s`` is an item.
+
+    Every position may attend itself, so a padding query never sees an all-masked row (its output is zeroed).
+    """
+    l = ids.shape[1]
+    causal = torch.ones(l, l, dtype=torch.bool, device=ids.device).tril()
+    mask = causal & (ids > 0)[:, None, :]
+    mask = mask | torch.eye(l, dtype=torch.bool, device=ids.device)
+    return mask.unsqueeze(1)

@@ -1,0 +1,166 @@
+"""SASRec: Self-Attentive Sequential Recommendation (Kang & McAuley, ICDM 2018), trained on whole sequences.
+
+Example:
+    >>> import graphrec.datasets
+    >>> from graphrec.evaluate import evaluate
+    >>> split = graphrec.datasets.load("synthetic", num_users=200, num_items=100, num_categories=5).split()
+    >>> model = SASRec(max_len=20, epochs=2, progress=False).fit(split)
+    >>> 0.0 <= evaluate(model, split.test)["NDCG@10"] <= 1.0
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from graphrec.artifacts import read_json, write_json
+from graphrec.embeddings import Embeddings
+from graphrec.errors import ArtifactError, ConfigError
+from graphrec.evaluate import evaluate
+from graphrec.model import Recommender
+from graphrec.sequences import Sequences
+from graphrec.split import Split
+from graphrec.training import set_seed
+from sequential.config import SASRecConfig
+from sequential.data import TrainData, padded_histories
+from sequential.network import IdEmbedding, SASRecNet, SideInfoEmbedding
+from sequential.trainer import train_network
+
+__all__ = ["SASRec"]
+
+log = logging.getLogger(__name__)
+
+
+class SASRec(Recommender):
+    """SASRec with the loss, sampler and options of :class:`~sequential.config.SASRecConfig`.
+
+    ``fit`` trains on every position of every ``split.train`` sequence (one sample per user per epoch), validates
+    NDCG@10 on ``split.valid`` with :func:`graphrec.evaluate.evaluate` and keeps the best epoch. ``score`` ranks the
+    catalogue by the dot product of the last hidden state with the shared item table.
+
+    Args:
+        config: A :class:`SASRecConfig` (or a dict / keyword settings; unknown keys raise ConfigError).
+    """
+
+    name: ClassVar[str] = "sasrec"
+    config_class: ClassVar[type] = SASRecConfig
+    config: SASRecConfig
+
+    def __init__(self, config: Any = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.net_: SASRecNet | None = None
+
+    # ------------------------------------------------------------------ training
+    def fit(self, split: Split) -> SASRec:
+        """Train on ``split.train``; early stopping on ``split.valid`` NDCG@10."""
+        cfg = self.config
+        cfg.validate()
+        self.vocab_ = split.vocab
+        set_seed(cfg.seed)
+        self.net_ = self._build(self._item_encoder(split), split.num_items)
+        data = TrainData(split.train, cfg.max_len, cfg.next_n)
+        if data.num_rows == 0:
+            raise ConfigError("no training sequence has two or more items: nothing to learn from")
+
+        def validate() -> float:
+            return evaluate(self, split.valid, ks=(10,), batch_size=cfg.eval_batch_size)["NDCG@10"]
+
+        self.history_ = train_network(self.net_, data, cfg, split.train.item_counts(),
+                                      validate if len(split.valid) else None)
+        self.net_.eval()
+        return self
+
+    def _item_encoder(self, split: Split) -> nn.Module:
+        cfg = self.config
+        if cfg.side_info:
+            if split.side_info is None or not split.side_info.fields:
+                log.warning("side_info=True but %s has no side information: using id embeddings only", split.name)
+            else:
+                return SideInfoEmbedding(split.num_items, cfg.embedding_dim, cfg.side_dim,
+                                         SideInfoEmbedding.fields_from(split.side_info))
+        return IdEmbedding(split.num_items, cfg.embedding_dim)
+
+    def _build(self, encoder: nn.Module, num_items: int) -> SASRecNet:
+        cfg = self.config
+        return SASRecNet(encoder, num_items, cfg.embedding_dim, cfg.max_len, cfg.num_blocks, cfg.num_heads,
+                         cfg.dropout, cfg.activation, cfg.positions)
+
+    # ------------------------------------------------------------------ inference
+    def _net(self) -> SASRecNet:
+        if self.net_ is None:
+            raise ConfigError(f"{self.name} is not fitted yet: call fit() first")
+        return self.net_
+
+    @torch.no_grad()
+    def user_embeddings(self, histories: Sequences) -> NDArray[np.float32]:
+        """The last hidden state for each history, ``float32[B, d]`` (zero rows are not special-cased)."""
+        net = self._net()
+        was = net.training
+        net.eval()
+        out = net.last_hidden(padded_histories(histories, net.max_len)).float().numpy()
+        net.train(was)
+        return out
+
+    @torch.no_grad()
+    def score(self, histories: Sequences) -> NDArray[np.float32]:
+        """Scores ``float32[B, num_items + 1]``: last hidden state · item table (column 0 is ``-inf``)."""
+        net = self._net()
+        was = net.training
+        net.eval()
+        table = net.table()
+        scores = net.last_hidden(padded_histories(histories, net.max_len), table) @ table.T
+        net.train(was)
+        scores[:, 0] = -torch.inf
+        return scores.float().numpy()
+
+    @torch.no_grad()
+    def item_embeddings(self) -> Embeddings:
+        """The shared item table as an :class:`Embeddings` bundle (row 0 zero); dot product with
+        :meth:`user_embeddings` reproduces :meth:`score`."""
+        net = self._net()
+        was = net.training
+        net.eval()
+        vectors = net.table().float().numpy().copy()
+        net.train(was)
+        vectors[0] = 0.0
+        return Embeddings(self.vocab_, vectors, {"model": self.name, "similarity": "dot"})  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ persistence
+    def _network_meta(self) -> dict[str, Any]:
+        enc = self._net().item_encoder
+        meta: dict[str, Any] = {"num_items": self._net().num_items, "encoder": type(enc).__name__}
+        if isinstance(enc, SideInfoEmbedding):
+            meta["side_values"] = [bag.num_embeddings - 1 for bag in enc.bags]
+        return meta
+
+    def _save_state(self, directory: Path) -> None:
+        torch.save(self._net().state_dict(), directory / "model.pt")
+        write_json(directory / "network.json", self._network_meta())
+
+    def _load_state(self, directory: Path) -> None:
+        meta = read_json(directory / "network.json")
+        try:
+            state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ArtifactError(f"cannot read {directory / 'model.pt'}: {type(exc).__name__}: {exc}") from exc
+        self.net_ = self._build(self._encoder_from_state(meta, state), int(meta["num_items"]))
+        self.net_.load_state_dict(state)
+        self.net_.eval()
+
+    def _encoder_from_state(self, meta: dict[str, Any], state: dict[str, torch.Tensor],
+                            prefix: str = "item_encoder.") -> nn.Module:
+        n, d = int(meta["num_items"]), self.config.embedding_dim
+        if meta["encoder"] == "IdEmbedding":
+            return IdEmbedding(n, d)
+        if meta["encoder"] == "SideInfoEmbedding":
+            fields = [(state[f"{prefix}offsets_{f}"], state[f"{prefix}values_{f}"], int(v))
+                      for f, v in enumerate(meta["side_values"])]
+            return SideInfoEmbedding(n, d, self.config.side_dim, fields)
+        raise ArtifactError(f"unknown item encoder {meta['encoder']!r} in network.json")

@@ -1,0 +1,181 @@
+"""The training loop shared by SASRec and FusedSASRec.
+
+Epoch ``e`` shuffles the training rows with a generator seeded by ``(seed, e)`` and reseeds dropout and negative
+sampling the same way, so a run resumed from ``checkpoint_dir/last.pt`` continues exactly as if it had never
+stopped. Under ``torchrun`` (``WORLD_SIZE > 1``) the network is wrapped in DistributedDataParallel (gloo on CPU):
+every rank draws the same global batch, trains on its slice ``rows[rank::world]``, and the loss is normalised by
+the *global* number of targets, so the gradient equals the single-process gradient of the same global batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from graphrec.training import EarlyStopping, load_checkpoint, save_checkpoint, set_seed, set_threads
+from sequential.config import SASRecConfig
+from sequential.data import TrainData
+from sequential.losses import SequenceLoss, negative_feedback_loss
+
+__all__ = ["train_network", "distributed_context"]
+
+log = logging.getLogger(__name__)
+
+
+class _Step(nn.Module):
+    """What DDP wraps: the item table and the hidden states of one batch."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        table = self.net.table()
+        return self.net(inputs, table), table
+
+
+def distributed_context() -> tuple[int, int]:
+    """``(rank, world_size)``; initialises a gloo process group when launched by torchrun and none exists."""
+    if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        dist.init_process_group("gloo")
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts: np.ndarray,
+                  validate: Callable[[], float] | None) -> dict[str, Any]:
+    """Train ``net`` in place with early stopping on ``validate()`` (validation NDCG@10); returns the history.
+
+    The best state (by validation) is loaded into ``net`` at the end.
+    """
+    set_threads(config.num_threads)
+    set_seed(config.seed)
+    rank, world = distributed_context()
+    model: nn.Module = _Step(net)
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(model)
+    loss_fn = SequenceLoss(config, data_num_items(net), counts)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2),
+                           weight_decay=config.weight_decay)
+    early = EarlyStopping(patience=config.patience)
+    history: dict[str, list[float]] = {"epoch": [], "loss": [], "valid_ndcg10": [], "seconds": [], "step_loss": []}
+    best_state = copy.deepcopy(net.state_dict())
+    start_epoch, elapsed = 0, 0.0
+    ckpt = Path(config.checkpoint_dir) / "last.pt" if config.checkpoint_dir else None
+    if ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt)
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["optimizer"])
+        early.load_state_dict(state["early"])
+        best_state, history = state["best"], state["history"]
+        start_epoch, elapsed = int(state["epoch"]), float(state["elapsed"])
+        log.info("resumed from %s at epoch %d", ckpt, start_epoch)
+    if data.has_negative_feedback is False and config.negative_weight > 0:
+        log.warning("negative_weight > 0 but the training sequences carry no skip/dislike events: no auxiliary loss")
+    t0 = time.perf_counter() - elapsed
+    for epoch in range(start_epoch, config.epochs):
+        if early.should_stop:
+            break
+        seed_e = _epoch_seed(config.seed, epoch)
+        torch.manual_seed(seed_e)
+        gen = torch.Generator().manual_seed(seed_e)
+        perm = np.random.default_rng(seed_e).permutation(data.num_rows)
+        net.train()
+        total, count = 0.0, 0
+        batches = range(0, data.num_rows, config.batch_size)
+        bar = _progress(batches, config.progress and rank == 0, f"epoch {epoch + 1}")
+        for start in bar:
+            rows = perm[start: start + config.batch_size]
+            loss_sum, n = _step(model, net, data, rows[rank::world], loss_fn, config, opt, gen, world)
+            total += loss_sum
+            count += n
+            history["step_loss"].append(loss_sum / max(n, 1))
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
+        metric = math.nan
+        if validate is not None and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
+            metric = _broadcast(validate() if rank == 0 else 0.0, world)
+            if early.step(metric, epoch):
+                best_state = copy.deepcopy(net.state_dict())
+        history["epoch"].append(epoch + 1)
+        history["loss"].append(total / max(count, 1))
+        history["valid_ndcg10"].append(metric)
+        history["seconds"].append(time.perf_counter() - t0)
+        log.info("epoch %d loss %.4f valid NDCG@10 %.4f (%.0f s)", epoch + 1, total / max(count, 1), metric,
+                 history["seconds"][-1])
+        if ckpt is not None and rank == 0:
+            save_checkpoint(ckpt, {"net": net.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                                   "early": early.state_dict(), "best": best_state, "history": history,
+                                   "elapsed": time.perf_counter() - t0})
+        if config.max_minutes is not None and time.perf_counter() - t0 > 60 * config.max_minutes:
+            log.info("wall-time budget of %.1f min reached after epoch %d", config.max_minutes, epoch + 1)
+            break
+    if validate is not None:
+        net.load_state_dict(best_state)
+    history["best_epoch"] = [early.best_step + 1]
+    return history
+
+
+def data_num_items(net: nn.Module) -> int:
+    return int(net.num_items)
+
+
+def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, loss_fn: SequenceLoss,
+          config: SASRecConfig, opt: torch.optim.Optimizer, gen: torch.Generator, world: int) -> tuple[float, int]:
+    """One optimiser step on this rank's rows; returns the global loss sum and target count of the batch."""
+    batch = data.batch(rows)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+        hidden, table = model(batch.inputs)
+        valid = batch.inputs > 0
+        loss_sum, n = loss_fn(hidden[valid], batch.targets[valid], table, gen)
+        if config.negative_weight > 0 and len(batch.neg_row):
+            h_neg = hidden[batch.neg_row, batch.neg_col]
+            loss_sum = loss_sum + config.negative_weight * negative_feedback_loss(h_neg, batch.neg_item, table)
+    n_global = n
+    if world > 1:
+        t = torch.tensor([float(n)])
+        dist.all_reduce(t)
+        n_global = int(t.item())
+    loss = loss_sum * (world / max(n_global, 1))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip > 0:
+        nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+    opt.step()
+    value = loss_sum.detach().float()
+    if world > 1:
+        value = value.clone()
+        dist.all_reduce(value)
+    return float(value), n_global
+
+
+def _broadcast(value: float, world: int) -> float:
+    if world == 1:
+        return float(value)
+    t = torch.tensor([float(value)], dtype=torch.float64)
+    dist.broadcast(t, 0)
+    return float(t.item())
+
+
+def _progress(it: range, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return it
+    from tqdm.auto import tqdm
+
+    return tqdm(it, desc=desc, leave=False, unit="batch")

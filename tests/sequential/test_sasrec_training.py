@@ -1,0 +1,83 @@
+"""Training behaviour: overfitting, resume equality, persistence, calibrated quality, bad configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST
+
+from graphrec import ItemVocab, Sequences
+from graphrec.errors import ConfigError
+from graphrec.evaluate import evaluate
+from graphrec.model import load_model
+from graphrec.split import leave_one_out
+from sequential.sasrec import SASRec
+
+
+def test_overfits_a_tiny_dataset() -> None:
+    rng = np.random.default_rng(0)
+    lists = [rng.permutation(np.arange(1, 31))[:12].tolist() for _ in range(8)]
+    split = leave_one_out(Sequences.from_lists(lists, num_items=30), ItemVocab(np.arange(1, 31)))
+    model = SASRec(max_len=12, embedding_dim=32, num_blocks=2, dropout=0.0, lr=5e-3, batch_size=8, epochs=300,
+                   patience=300, eval_every=300, progress=False, num_threads=1).fit(split)
+    assert model.history_["loss"][-1] < 0.05
+    # every training prefix predicts its next item
+    train = split.train
+    for s in range(len(train)):
+        seq = train[s]
+        hist = Sequences.from_lists([seq[:p].tolist() for p in range(1, len(seq))], num_items=30)
+        assert (model.score(hist)[:, 1:].argmax(1) + 1 == seq[1:]).all()
+
+
+def test_resume_from_checkpoint_equals_uninterrupted(small_split, tmp_path) -> None:  # noqa: ANN001
+    settings = {**FAST, "loss": "sampled_softmax", "num_negatives": 32, "dropout": 0.2}
+    settings.pop("epochs")
+    straight = SASRec(**settings, epochs=4, checkpoint_dir=str(tmp_path / "a")).fit(small_split)
+    SASRec(**settings, epochs=2, checkpoint_dir=str(tmp_path / "b")).fit(small_split)
+    resumed = SASRec(**settings, epochs=4, checkpoint_dir=str(tmp_path / "b")).fit(small_split)
+    assert resumed.history_["loss"] == straight.history_["loss"]
+    for key, value in straight.net_.state_dict().items():
+        assert torch.equal(value, resumed.net_.state_dict()[key]), key
+
+
+def test_save_and_load_roundtrip(small_split, tmp_path) -> None:  # noqa: ANN001
+    model = SASRec(**{**FAST, "side_info": True, "epochs": 1}).fit(small_split)
+    model.save(tmp_path / "run")
+    assert (tmp_path / "run" / "model.pt").exists()
+    loaded = load_model(tmp_path / "run")
+    h = small_split.test.histories.take(np.arange(16))
+    np.testing.assert_array_equal(model.score(h), loaded.score(h))
+
+
+def test_beats_popularity_on_synthetic(small_split) -> None:  # noqa: ANN001
+    counts = small_split.train.item_counts().astype(np.float32)
+
+    class Popularity:
+        def score(self, histories: Sequences) -> np.ndarray:
+            return np.tile(counts, (len(histories), 1))
+
+    pop = evaluate(Popularity(), small_split.test, ks=(10,))["NDCG@10"]
+    model = SASRec(**{**FAST, "epochs": 8, "embedding_dim": 32}).fit(small_split)
+    ours = evaluate(model, small_split.test, ks=(10,))["NDCG@10"]
+    # measured: popularity ~0.03, SASRec ~0.2 (seed 0); a 2x margin keeps this far from flaky
+    assert ours > 2 * pop, (ours, pop)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"embeding_dim": 32}, "did you mean 'embedding_dim'"),
+    ({"loss": "softmax"}, "loss must be one of"),
+    ({"max_len": 0}, "max_len must be >= 1"),
+    ({"embedding_dim": 30, "num_heads": 4}, "divisible by num_heads"),
+    ({"loss": "ce", "hard_negatives": 3}, "hard_negatives applies"),
+    ({"loss": "ce", "cross_batch": 2}, "cross_batch applies"),
+    ({"dropout": 1.5}, "dropout must be in"),
+])
+def test_bad_config_is_an_error(settings: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SASRec(**settings)
+
+
+def test_score_before_fit_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="not fitted"):
+        SASRec().score(Sequences.from_lists([[1]], num_items=3))
