@@ -425,7 +425,11 @@ def bench(models: str, out: str, overrides: tuple[str, ...], ks: str, seed: int,
             raise click.UsageError(f"--set {key}.…: {key} is not among --model {','.join(names)}")
     ds = load_dataset(kw)
     set_threads(threads)
-    k_list = [int(x) for x in ks.split(",") if x.strip()]
+    try:
+        k_list = [int(x) for x in ks.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers such as 5,10,20 (got {ks!r})",
+                                 param_hint="'--ks'") from None
     rows = run_bench(ds, names, out, k_list, configs, seed, save_models, not no_refit)
     click.echo(markdown_table(rows, ds.name))
 
