@@ -114,11 +114,18 @@ class SASRec(Recommender):
         net = self._net()
         was = net.training
         net.eval()
-        table = net.table()
+        table = self._eval_table(net)
         scores = net.last_hidden(padded_histories(histories, net.max_len), table) @ table.T
         net.train(was)
         scores[:, 0] = -torch.inf
         return scores.float().numpy()
+
+    def _eval_table(self, net: SASRecNet) -> torch.Tensor:
+        """The item table in eval mode, cached until a parameter changes (graph encoders are not free)."""
+        key = (id(net), tuple(p._version for p in net.parameters()))
+        if getattr(self, "_table_key", None) != key:
+            self._table, self._table_key = net.table(), key
+        return self._table
 
     @torch.no_grad()
     def item_embeddings(self) -> Embeddings:
