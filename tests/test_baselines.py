@@ -59,7 +59,7 @@ def test_random_hits_about_k_over_n(synth_split) -> None:  # noqa: ANN001
 
 def test_itemknn_scores_by_hand(split) -> None:  # noqa: ANN001
     # window 1, undirected, count: edges {1,2}: 2 ([1,2], [2,1]), {2,3}: 2, {2,4}: 1
-    m = ItemKNN(window=1, recent=2, decay=0.5, popularity_tiebreak=False).fit(split)
+    m = ItemKNN(window=1, recent=2, decay=0.5, normalize="none", popularity_tiebreak=False).fit(split)
     s = m.score(Sequences.from_lists([[4, 1]], 5))[0]
     # last item 1 (age 0, weight 1): w(1, .) = {2: 2}; item 4 (age 1, weight 0.5): w(4, .) = {2: 1}
     np.testing.assert_allclose(s, [0, 0, 2 + 0.5, 0, 0, 0])
@@ -68,23 +68,23 @@ def test_itemknn_scores_by_hand(split) -> None:  # noqa: ANN001
 
 
 def test_itemknn_recent_one_uses_the_last_item_only(split) -> None:  # noqa: ANN001
-    m = ItemKNN(window=1, popularity_tiebreak=False).fit(split)
+    m = ItemKNN(window=1, recent=1, normalize="none", popularity_tiebreak=False).fit(split)
     np.testing.assert_allclose(m.score(Sequences.from_lists([[2, 3]], 5))[0], [0, 0, 2, 0, 0, 0])
 
 
 def test_itemknn_normalisations(split) -> None:  # noqa: ANN001
-    row = ItemKNN(window=1, normalize="row", popularity_tiebreak=False).fit(split)
+    row = ItemKNN(window=1, recent=1, normalize="row", popularity_tiebreak=False).fit(split)
     # row 2: {1: 2, 3: 2, 4: 1} / 5
     np.testing.assert_allclose(row.score(Sequences.from_lists([[2]], 5))[0], [0, 0.4, 0, 0.4, 0.2, 0], rtol=1e-6)
-    cos = ItemKNN(window=1, normalize="cosine", popularity_tiebreak=False).fit(split)
+    cos = ItemKNN(window=1, recent=1, normalize="cosine", popularity_tiebreak=False).fit(split)
     # degrees (weighted): 1: 2, 2: 5, 3: 2, 4: 1
     expect = [0, 2 / np.sqrt(10), 0, 2 / np.sqrt(10), 1 / np.sqrt(5), 0]
     np.testing.assert_allclose(cos.score(Sequences.from_lists([[2]], 5))[0], expect, rtol=1e-6)
 
 
 def test_itemknn_popularity_breaks_ties_only(split) -> None:  # noqa: ANN001
-    m = ItemKNN(window=1).fit(split)
-    plain = ItemKNN(window=1, popularity_tiebreak=False).fit(split)
+    m = ItemKNN(window=1, normalize="none").fit(split)
+    plain = ItemKNN(window=1, normalize="none", popularity_tiebreak=False).fit(split)
     h = Sequences.from_lists([[4], []], 5)
     s, p = m.score(h), plain.score(h)
     assert 0 < (s - p).max() <= 1e-6  # a nudge, never a vote
@@ -95,7 +95,7 @@ def test_itemknn_popularity_breaks_ties_only(split) -> None:  # noqa: ANN001
 
 def test_itemknn_fit_graph_uses_a_prebuilt_graph(split) -> None:  # noqa: ANN001
     g = build_item_graph(split.train, window=1, directed=True, vocab=split.vocab)
-    m = ItemKNN(popularity_tiebreak=False).fit_graph(g)
+    m = ItemKNN(normalize="none", popularity_tiebreak=False).fit_graph(g)
     # directed transitions of the train part: 1->2, 2->3 (twice), 4->2, 2->1
     np.testing.assert_allclose(m.score(Sequences.from_lists([[2]], 5))[0], [0, 1, 0, 2, 0, 0])
 

@@ -90,7 +90,7 @@ def test_order_matters() -> None:
     """The Markov structure: transitions carry signal that shuffling each history destroys."""
     ds = datasets.synthetic(num_users=300, num_items=200, num_categories=8, seed=5)
     sp = ds.split()
-    model = ItemKNN(window=1, directed=True).fit(sp)
+    model = ItemKNN(window=1, directed=True, recent=1, normalize="none").fit(sp)
     ordered = evaluate(model, sp.test, (10,))["NDCG@10"]
     rng = np.random.default_rng(0)
     h = sp.test.histories
