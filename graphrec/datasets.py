@@ -205,13 +205,14 @@ def from_file(path: str | Path, format: str | None = None, protocol: str = "leav
         dedup: Duplicate policy (``keep``, ``first``, ``last``, ``sum``). session_gap: Sessionize by inactivity.
     """
     inter, side = read_data(path, format, columns=columns, sep=sep, side_info_path=side_info_path)
+    read_items = inter.items
     if min_rating is not None:
         inter = inter.threshold(min_rating)
     inter = inter.deduplicate(dedup)  # type: ignore[arg-type]
     if kcore:
         inter = inter.kcore(kcore, kcore)
-        if side is not None:
-            side = _reindex_side(side, path, format, inter, side_info_path)
+    if side is not None and inter.items != read_items:  # filtering re-encoded the items: side info follows
+        side = _remap_side(side, read_items, inter.items)
     if session_gap is not None:
         inter = inter.sessionize(session_gap)
     name = Path(path).stem
@@ -231,18 +232,19 @@ def from_file(path: str | Path, format: str | None = None, protocol: str = "leav
     return ds
 
 
-def _reindex_side(side: SideInfo, path: Any, format: Any, inter: Interactions, side_path: Any) -> SideInfo | None:
-    """Side info follows the item vocabulary after filtering: re-read it against the new vocabulary."""
-    from graphrec.readers import read_side_info
+def _remap_side(side: SideInfo, old: ItemVocab, new: ItemVocab) -> SideInfo:
+    """Side info over ``old`` item indices, re-laid over the indices of ``new`` (a subset of ``old``)."""
+    from graphrec.sequences import csr_from_lengths
+    from graphrec.sideinfo import SideField
 
-    if side_path is not None:
-        return read_side_info(side_path, inter.items)
-    if format == "behaviour-log" or str(path).endswith((".log", ".blog")):
-        from graphrec.readers import _read_behaviour_log
-
-        frame = _read_behaviour_log(path)
-        return SideInfo.from_frame(frame[["item", "slot"]].drop_duplicates(), inter.items, fields=["slot"])
-    return None
+    rows = np.concatenate([[0], old.encode(new.ids)]).astype(np.int64)  # new index -> old index (0 stays 0)
+    fields = []
+    for f in side.fields:
+        lengths = np.diff(f.offsets)[rows]
+        offsets = csr_from_lengths(lengths)
+        flat = np.repeat(f.offsets[:-1][rows] - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+        fields.append(SideField(f.name, offsets, f.values[flat], f.names))
+    return SideInfo(fields, new.size)
 
 
 def synthetic(**kwargs: Any) -> Dataset:
