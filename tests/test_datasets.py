@@ -171,3 +171,27 @@ def test_time_cut_needs_real_timestamps(tmp_path: Path) -> None:
     ds = datasets.from_file(tmp_path / "d.txt", protocol="time-cut")
     with pytest.raises(ConfigError, match="has no timestamps"):
         ds.split()
+
+
+def _side_by_id(ds, field: str) -> dict:  # noqa: ANN001
+    f = ds.side_info[field]
+    return {str(ds.vocab.decode([i])[0]): sorted(f.names[f.values[f.offsets[i]:f.offsets[i + 1]] - 1].tolist())
+            for i in range(1, ds.vocab.size + 1)}
+
+
+def test_side_info_follows_rating_threshold(tmp_path: Path) -> None:
+    # item 9 only ever gets weight 0: min_rating drops it and re-encodes the items after it
+    (tmp_path / "b.log").write_text("u1|1|9:z:0;1:a:1;2:b:1;3:a:1\nu2|1|2:b:1;3:c:1;1:a:1\n")
+    ds = datasets.from_file(tmp_path / "b.log", min_rating=1)
+    assert ds.vocab.ids.tolist() == [1, 2, 3] and ds.side_info.num_items == 3
+    assert _side_by_id(ds, "slot") == {"1": ["a"], "2": ["b"], "3": ["a", "c"]}
+
+
+def test_side_info_follows_kcore_for_every_format(tmp_path: Path) -> None:
+    (tmp_path / "d.inter").write_text("user_id:token\titem_id:token\n" + "".join(
+        f"{u}\t{i}\n" for u, items in {1: "abc", 2: "abc", 3: "abz"}.items() for i in items))
+    (tmp_path / "d.item").write_text("item_id:token\tclass:token_seq\na\tA1 A2\nb\tB\nc\tC\nz\tZ\n")
+    ds = datasets.from_file(tmp_path / "d.inter", kcore=2)
+    assert sorted(ds.vocab.ids.tolist()) == ["a", "b", "c"]
+    assert ds.side_info is not None
+    assert _side_by_id(ds, "class") == {"a": ["A1", "A2"], "b": ["B"], "c": ["C"]}
