@@ -77,9 +77,9 @@ class Vocab:
         return self._ids
 
     def __contains__(self, external_id: object) -> bool:
-        try:
-            return self._index.get_indexer([external_id])[0] >= 0
-        except TypeError:
+        try:  # the same matching as encode: "5" is in an integer vocabulary that holds 5
+            return bool(self.encode([external_id], unknown="pad")[0] > 0)
+        except (TypeError, ValueError):
             return False
 
     def encode(
