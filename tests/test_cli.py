@@ -173,6 +173,18 @@ def test_recall_unknown_ids(run_dir: Path, synth_csv: Path) -> None:
     assert [r[2] for r in rows] == [r[2] for r in same]
 
 
+def test_recall_skips_unknown_ids_on_an_integer_vocabulary(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    lines = [" ".join(map(str, [u, *rng.integers(1, 40, 8)])) for u in range(1, 60)]
+    (tmp_path / "d.txt").write_text("\n".join(lines) + "\n")
+    run("train", "itemknn", "--data", tmp_path / "d.txt", "--out", tmp_path / "run")
+    rows = _recall_rows(run("recall", "--model", tmp_path / "run", "--item", "5", "--item", "zzz", "--unknown", "skip",
+                            "-k", 3))
+    assert len(rows) == 3 and all(r[0] == "5" and r[2] != "5" for r in rows)
+    r = run("recall", "--model", tmp_path / "run", "--item", "5", "--item", "zzz", code=2)
+    assert "'zzz'" in r.stderr
+
+
 def test_recall_batch_to_json(run_dir: Path, synth_csv: Path, tmp_path: Path) -> None:
     items = [str(x) for x in pd.read_csv(synth_csv)["item"].unique()[:3]]
     (tmp_path / "h.txt").write_text(f"{items[0]},{items[1]}\n{items[2]}\n")

@@ -105,6 +105,14 @@ def test_non_integer_strings_against_int_vocab_are_unknown_not_crashes() -> None
     assert v.encode(["2", "1.5", "abc", "3"], unknown="skip").tolist() == [2, 3]
 
 
+def test_membership_matches_like_encode() -> None:
+    v = ItemVocab([5, 6, 2**63 - 1])
+    assert 5 in v and "5" in v and str(2**63 - 1) in v
+    assert "x" not in v and 7 not in v and None not in v and 1.5 not in v
+    w = ItemVocab(["a", "10"])
+    assert 10 in w and "a" in w and "b" not in w
+
+
 def test_int_queries_match_string_vocab() -> None:
     v = ItemVocab(["10", "20"])
     assert v.encode(np.array([20, 10])).tolist() == [2, 1]
