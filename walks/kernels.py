@@ -26,6 +26,7 @@ __all__ = [
     "walk_seed",
     "format_walks",
     "token_counts",
+    "skipgram_pairs",
 ]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -288,6 +289,53 @@ def token_counts(walks: NDArray[np.int32], lengths: NDArray[np.int32], num_nodes
         for j in range(lengths[i]):
             out[walks[i, j]] += 1
     return out
+
+
+# ---------------------------------------------------------------------------------------------- pairs
+@njit(inline="always", cache=True)
+def _pair_window(state: NDArray[np.uint64], window: int, shrink: bool) -> int:
+    if not shrink:
+        return window
+    return 1 + np.int64((_next(state) >> _S32) * np.uint64(window) >> _S32)
+
+
+@njit(parallel=True, cache=True)
+def skipgram_pairs(walks: NDArray[np.int32], lengths: NDArray[np.int32], window: int, shrink: bool,
+                   seed: int, first: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """All (centre, context) pairs of the walks within ``window`` positions (word2vec's skip-gram pairs).
+
+    With ``shrink`` every centre draws its window uniformly from ``1..window`` (as word2vec does, weighting
+    near contexts more). Walk ``i`` uses the random stream of walk ``first + i``: the pairs are the same for
+    any thread count. Output order is walk by walk, centre by centre.
+    """
+    n = len(lengths)
+    size = np.zeros(n + 1, dtype=np.int64)
+    for i in prange(n):
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = walk_seed(seed, first + i) ^ _MIX1
+        c = 0
+        m = lengths[i]
+        for j in range(m):
+            b = _pair_window(state, window, shrink)
+            c += min(j + b, m - 1) - max(j - b, 0)
+        size[i + 1] = c
+    for i in range(n):
+        size[i + 1] += size[i]
+    centers = np.empty(size[n], dtype=np.int32)
+    contexts = np.empty(size[n], dtype=np.int32)
+    for i in prange(n):
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = walk_seed(seed, first + i) ^ _MIX1
+        pos = size[i]
+        m = lengths[i]
+        for j in range(m):
+            b = _pair_window(state, window, shrink)
+            for k in range(max(j - b, 0), min(j + b, m - 1) + 1):
+                if k != j:
+                    centers[pos] = walks[i, j]
+                    contexts[pos] = walks[i, k]
+                    pos += 1
+    return centers, contexts
 
 
 def num_threads() -> int:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from walks_helpers import graph_from_edges
 
 from graphrec import ItemGraph
+
+# tests/ has no __init__.py, so pytest puts tests/ on sys.path and tests/walks would shadow the walks package as
+# a namespace package unless the repository root is on sys.path too (a regular package wins over a namespace).
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
 
 
 @pytest.fixture

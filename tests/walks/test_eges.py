@@ -1,0 +1,131 @@
+"""EGES / GES: attention shapes, multi-valued side fields, the cold-start path, persistence, pair kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from graphrec import Sequences, SideField, SideInfo, datasets
+from graphrec.build import build_item_graph
+from graphrec.model import load_model
+from graphrec.sequences import csr_from_lengths
+from walks import kernels
+from walks.eges import EGES, GES, EGESNet, side_matrices
+
+FAST = {"embedding_dim": 16, "num_walks": 4, "walk_length": 10, "epochs": 1, "batch_size": 512}
+
+
+def _field(name: str, rows: list[list[int]], num_values: int) -> SideField:
+    lengths = np.array([len(r) for r in rows])
+    values = np.array([v for r in rows for v in r], dtype=np.int32)
+    return SideField(name, csr_from_lengths(lengths), values, np.array([f"{name}{i}" for i in range(num_values)]))
+
+
+@pytest.fixture
+def toy() -> tuple:
+    """Items 1..6; item 6 is cold (side info, no interaction); genre is multi-valued; item 5 has no brand."""
+    genre = _field("genre", [[], [1], [1, 2], [2], [2, 3], [3], [1, 3]], 3)
+    brand = _field("brand", [[], [1], [1], [2], [2], [], [2]], 2)
+    side = SideInfo([genre, brand], 6)
+    seqs = Sequences.from_lists([[1, 2, 3, 4, 5], [2, 1, 3, 5, 4], [4, 5, 3, 1]], num_items=6)
+    graph = build_item_graph(seqs, window=2, directed=False, side_info=side)
+    return graph, side
+
+
+def test_side_matrices_pad_multi_valued_fields(toy: tuple) -> None:
+    _, side = toy
+    mats, sizes = side_matrices(side, 6, max_values=8)
+    assert sizes == [3, 2]
+    assert mats[0].shape == (7, 2) and mats[0][2].tolist() == [1, 2] and mats[0][1].tolist() == [1, 0]
+    assert mats[1][:, 0].tolist() == [0, 1, 1, 2, 2, 0, 2]
+    mats, _ = side_matrices(side, 6, max_values=1)
+    assert mats[0].shape == (7, 1)
+
+
+def test_attention_shapes_and_weights(toy: tuple) -> None:
+    graph, side = toy
+    model = EGES(**FAST).fit_graph(graph)
+    net = model.net_
+    items = torch.tensor([1, 3, 5])
+    assert net.sources(items).shape == (3, 3, 16)
+    assert net(items).shape == (3, 16)
+    w = model.attention_weights()
+    assert w.shape == (7, 3)
+    np.testing.assert_allclose(w[1:].sum(axis=1), 1.0, rtol=1e-6)
+    assert w[5, 2] == 0.0  # item 5 has no brand: that source is left out
+    # the genre source of item 2 is the mean of the embeddings of genres 1 and 2
+    g = net.fields[0].weight.detach()
+    np.testing.assert_allclose(net.sources(torch.tensor([2]))[0, 1].detach(), (g[1] + g[2]) / 2, rtol=1e-6)
+    # H is the attention-weighted sum of the sources
+    h = (net.weights(items).unsqueeze(-1) * net.sources(items)).sum(1)
+    np.testing.assert_allclose(net(items).detach(), h.detach(), rtol=1e-6)
+
+
+def test_ges_averages_uniformly(toy: tuple) -> None:
+    graph, _ = toy
+    w = GES(**FAST).fit_graph(graph).attention_weights()
+    np.testing.assert_allclose(w[1], [1 / 3] * 3, rtol=1e-6)
+    np.testing.assert_allclose(w[5], [0.5, 0.5, 0.0], rtol=1e-6)
+
+
+def test_cold_items_get_side_information_vectors(toy: tuple) -> None:
+    graph, side = toy
+    model = EGES(**FAST).fit_graph(graph)
+    emb = model.item_embeddings()
+    net = model.net_
+    assert emb.known.tolist() == [False, True, True, True, True, True, True]  # item 6 is cold but recommendable
+    genre = net.fields[0].weight.detach().numpy()
+    brand = net.fields[1].weight.detach().numpy()
+    expect = ((genre[1] + genre[3]) / 2 + brand[2]) / 2  # the average of the side embeddings, as in the paper
+    np.testing.assert_allclose(emb.vectors[6], expect, rtol=1e-5)
+    np.testing.assert_allclose(model.cold_vectors(side)[6], expect, rtol=1e-5)
+    assert not np.allclose(emb.vectors[1], model.cold_vectors(side)[1])  # warm items use their own vector too
+
+
+def test_cold_start_quality_on_synthetic() -> None:
+    """Held-out cold items: their side-information vectors lie nearer warm items of the same category."""
+    data = datasets.load("synthetic", num_users=400, num_items=200, num_categories=4, seed=2)
+    split = data.split()
+    model = EGES(**{**FAST, "num_walks": 10, "epochs": 2}).fit(split)
+    emb = model.item_embeddings()
+    cold = emb.known & ~model.walked_
+    assert cold.sum() >= 3
+    cat = split.side_info["category"].first_value()
+    v = emb.vectors / np.maximum(np.linalg.norm(emb.vectors, axis=1, keepdims=True), 1e-12)
+    same, other = [], []
+    for i in np.flatnonzero(cold):
+        sims = v[model.walked_] @ v[i]
+        match = cat[model.walked_] == cat[i]
+        same.append(sims[match].mean())
+        other.append(sims[~match].mean())
+    assert np.mean(same) > np.mean(other) + 0.1, (np.mean(same), np.mean(other))
+
+
+def test_save_load_roundtrip(toy: tuple, tmp_path: Path) -> None:
+    graph, _ = toy
+    model = EGES(**FAST).fit_graph(graph)
+    model.save(tmp_path / "run")
+    again = load_model(tmp_path / "run")
+    assert isinstance(again, EGES)
+    np.testing.assert_array_equal(again.item_embeddings().vectors, model.item_embeddings().vectors)
+    np.testing.assert_allclose(again.attention_weights(), model.attention_weights())
+
+
+def test_pairs_kernel_windows() -> None:
+    walks = np.array([[1, 2, 3, 4], [5, 6, 0, 0]], dtype=np.int32)
+    lengths = np.array([4, 2], dtype=np.int32)
+    c, x = kernels.skipgram_pairs(walks, lengths, 2, False, 0, 0)
+    pairs = set(zip(c.tolist(), x.tolist(), strict=True))
+    assert pairs == {(1, 2), (1, 3), (2, 1), (2, 3), (2, 4), (3, 1), (3, 2), (3, 4), (4, 2), (4, 3), (5, 6), (6, 5)}
+    c, x = kernels.skipgram_pairs(walks, lengths, 3, True, 7, 0)
+    assert set(zip(c.tolist(), x.tolist(), strict=True)) <= {(a, b) for a in range(1, 7) for b in range(1, 7)}
+    c2, x2 = kernels.skipgram_pairs(walks, lengths, 3, True, 7, 0)
+    np.testing.assert_array_equal(c, c2)
+
+
+def test_eges_net_without_side_info() -> None:
+    net = EGESNet(5, [], [], 4)
+    assert net(torch.tensor([1, 2])).shape == (2, 4)

@@ -1,0 +1,346 @@
+"""EGES: enhanced graph embedding with side information (Wang et al., KDD 2018), and its GES ablation."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from graphrec.embeddings import Embeddings
+from graphrec.errors import ConfigError, DataError
+from graphrec.graph import ItemGraph
+from graphrec.model import EmbeddingRecommender
+from graphrec.sideinfo import SideInfo
+from graphrec.split import Split
+from walks import kernels
+from walks.generate import RandomWalker
+from walks.models import check_range, train_graph
+
+__all__ = ["EGES", "EGESConfig", "GES", "GESConfig", "EGESNet", "side_matrices"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EGESConfig:
+    """Configuration of :class:`EGES`.
+
+    Attributes:
+        embedding_dim: Dimension of every item and side-information embedding. Default 64.
+        num_walks: Walks per node with outgoing edges, per epoch (fresh walks every epoch). Default 10.
+        walk_length: Nodes per walk. Default 20.
+        window_size: Skip-gram window over the walks (shrunk at random per centre, as word2vec). Default 3.
+        epochs: Passes; each walks the graph anew. Default 2.
+        num_negatives: Negative contexts per positive pair, drawn from the unigram distribution. Default 5.
+        ns_exponent: Exponent of the unigram distribution. Default 0.75.
+        batch_size: Pairs per minibatch. Default 8192.
+        lr: SparseAdam learning rate. Default 0.01.
+        max_side_values: Values kept per item and field (multi-valued fields are averaged). Default 32.
+        p: Return parameter of the walks (1 with ``q = 1`` = first-order walks). Default 1.
+        q: In-out parameter of the walks. Default 1.
+        graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
+        graph_weighting: ``count`` or ``inverse_distance``. Default ``count``.
+        graph_directed: Directed (transition) graph instead of co-occurrence. Default False.
+        chunk_steps: Walk steps per chunk (pairs are built and shuffled per chunk: bounded memory). Default 2**22.
+        pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``last``.
+        recent: Items pooled by ``mean_recent``. Default 5.
+        decay: Weight ``decay ** age`` of older items when pooling. Default 1.
+        similarity: ``cosine`` or ``dot``. Default ``cosine``.
+        seed: Seed of walks, pairs, negatives and initialisation. Default 0.
+    """
+
+    embedding_dim: int = 64
+    num_walks: int = 10
+    walk_length: int = 20
+    window_size: int = 3
+    epochs: int = 2
+    num_negatives: int = 5
+    ns_exponent: float = 0.75
+    batch_size: int = 8192
+    lr: float = 0.01
+    max_side_values: int = 32
+    p: float = 1.0
+    q: float = 1.0
+    graph_window: int = 3
+    graph_weighting: Literal["count", "inverse_distance"] = "count"
+    graph_directed: bool = False
+    chunk_steps: int = 1 << 22
+    pooling: Literal["last", "mean", "mean_recent"] = "last"
+    recent: int = 5
+    decay: float = 1.0
+    similarity: Literal["cosine", "dot"] = "cosine"
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first out-of-range value."""
+        for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
+                          ("epochs", 1), ("num_negatives", 1), ("batch_size", 1), ("max_side_values", 1),
+                          ("graph_window", 1), ("recent", 1), ("seed", 0)):
+            check_range(self, name, low)
+        check_range(self, "chunk_steps", self.walk_length)
+        check_range(self, "lr", 0.0, 10.0, low_open=True)
+        check_range(self, "ns_exponent", -2.0, 2.0)
+        check_range(self, "decay", 0.0, 1.0, low_open=True)
+        check_range(self, "p", 0.0, 1e6, low_open=True)
+        check_range(self, "q", 0.0, 1e6, low_open=True)
+        for name, choices in (("graph_weighting", ("count", "inverse_distance")),
+                              ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot"))):
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {choices} (got {getattr(self, name)!r})")
+
+
+@dataclass(frozen=True)
+class GESConfig(EGESConfig):
+    """Configuration of :class:`GES` (same fields as :class:`EGESConfig`)."""
+
+
+def side_matrices(side_info: SideInfo | None, num_items: int,
+                  max_values: int) -> tuple[list[NDArray[np.int64]], list[int]]:
+    """One ``int64[num_items + 1, k]`` matrix per field: the item's value codes, 0-padded (``k <= max_values``).
+
+    Returns:
+        The matrices and the number of values of every field.
+    """
+    if side_info is None:
+        return [], []
+    if side_info.num_items != num_items:
+        raise DataError(f"side info covers {side_info.num_items} items but the graph has {num_items}")
+    mats, sizes = [], []
+    for f in side_info.fields:
+        counts = np.diff(f.offsets)[: num_items + 1]
+        k = int(min(max(int(counts.max(initial=0)), 1), max_values))
+        if counts.max(initial=0) > max_values:
+            log.warning("side field %r: %d items have more than %d values; extra values are dropped", f.name,
+                        int((counts > max_values).sum()), max_values)
+        rows = np.repeat(np.arange(num_items + 1), counts)
+        col = np.arange(len(rows)) - np.repeat(f.offsets[: num_items + 1], counts)
+        keep = col < k
+        mat = np.zeros((num_items + 1, k), dtype=np.int64)
+        mat[rows[keep], col[keep]] = f.values[: len(rows)][keep]
+        mats.append(mat)
+        sizes.append(f.num_values)
+    return mats, sizes
+
+
+class EGESNet(nn.Module):
+    """Item, side-information and context embeddings with per-item attention over the ``F + 1`` sources.
+
+    .. math::
+        H_v = \\frac{\\sum_{j=0}^{F} e^{a_v^j} W_v^j}{\\sum_{j=0}^{F} e^{a_v^j}}
+
+    where ``W^0`` is the item's own embedding and ``W^j`` the (mean) embedding of its values in field ``j``;
+    sources an item lacks are left out. ``attention=False`` gives GES (plain average).
+
+    Args:
+        num_items: Number of items ``N`` (rows ``0..N``; 0 is padding).
+        side: Per field an ``int64[N + 1, k]`` matrix of 0-padded value codes (see :func:`side_matrices`).
+        side_sizes: Number of values of every field.
+        embedding_dim: Embedding dimension.
+        attention: Learn ``a_v^j`` (EGES) or average uniformly (GES).
+    """
+
+    def __init__(self, num_items: int, side: list[NDArray[np.int64]], side_sizes: list[int], embedding_dim: int,
+                 attention: bool = True) -> None:
+        super().__init__()
+        self.attention = attention
+        self.item = nn.Embedding(num_items + 1, embedding_dim, sparse=True)
+        self.fields = nn.ModuleList(nn.EmbeddingBag(n + 1, embedding_dim, mode="mean", sparse=True, padding_idx=0)
+                                    for n in side_sizes)
+        self.attn = nn.Embedding(num_items + 1, len(side) + 1, sparse=True)
+        self.context = nn.Embedding(num_items + 1, embedding_dim, sparse=True)
+        bound = 0.5 / embedding_dim
+        for emb in [self.item, *self.fields]:
+            nn.init.uniform_(emb.weight, -bound, bound)
+        nn.init.zeros_(self.attn.weight)
+        nn.init.zeros_(self.context.weight)
+        for i, mat in enumerate(side):
+            self.register_buffer(f"side{i}", torch.from_numpy(np.ascontiguousarray(mat)))
+        present = np.ones((num_items + 1, len(side) + 1), dtype=bool)
+        for i, mat in enumerate(side):
+            present[:, i + 1] = (mat > 0).any(axis=1)
+        self.register_buffer("present", torch.from_numpy(present))
+
+    def sources(self, items: torch.Tensor) -> torch.Tensor:
+        """``[B, F + 1, d]``: the item embedding and the mean embedding of each field's values."""
+        parts = [self.item(items)]
+        for i, bag in enumerate(self.fields):
+            parts.append(bag(getattr(self, f"side{i}")[items]))
+        return torch.stack(parts, dim=1)
+
+    def weights(self, items: torch.Tensor, use_item: bool = True) -> torch.Tensor:
+        """``[B, F + 1]`` attention weights ``softmax(a_v)`` over the sources each item has."""
+        present = self.present[items].clone()
+        if not use_item:
+            present[:, 0] = False
+        logits = self.attn(items) if self.attention else torch.zeros(present.shape, dtype=torch.float32)
+        logits = logits.masked_fill(~present, float("-inf"))
+        w = torch.softmax(logits, dim=1)
+        return torch.nan_to_num(w, nan=0.0)  # an item with no source at all gets a zero vector
+
+    def forward(self, items: torch.Tensor, use_item: bool = True) -> torch.Tensor:
+        """Aggregated embeddings ``H`` of ``items``; ``use_item=False`` uses side information alone."""
+        return (self.weights(items, use_item).unsqueeze(-1) * self.sources(items)).sum(dim=1)
+
+    def loss(self, centers: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+        """Skip-gram negative-sampling loss of ``H_center`` against context vectors ``Z``."""
+        h = self(centers)
+        pos = (h * self.context(contexts)).sum(-1)
+        neg = (self.context(negatives) * h.unsqueeze(1)).sum(-1)
+        return -(nn.functional.logsigmoid(pos).mean() + nn.functional.logsigmoid(-neg).sum(-1).mean())
+
+
+class EGES(EmbeddingRecommender):
+    """EGES (Wang et al., KDD 2018, "Billion-scale commodity embedding for e-commerce recommendation").
+
+    Walks on the item graph give (centre, context) pairs (numba); a PyTorch model learns an embedding per item
+    and per side-information value, mixed per item by learned attention, with skip-gram negative sampling and
+    sparse gradients (SparseAdam). Items with side information but no interaction (cold start) get the average
+    of their side embeddings, as in the paper, and are recommendable (``known`` true).
+
+    Args:
+        config: An :class:`EGESConfig` or a mapping; or keyword arguments for single fields.
+
+    Example:
+        >>> from graphrec import datasets
+        >>> split = datasets.load("synthetic", num_users=100, num_items=60, num_categories=4).split()
+        >>> EGES(embedding_dim=8, epochs=1).fit(split).item_embeddings().vectors.shape
+        (61, 8)
+    """
+
+    name = "eges"
+    config_class = EGESConfig
+    refit_on_full = True
+    attention = True
+
+    def fit(self, split: Split) -> EGES:
+        """Build the train graph from ``split.train`` (with ``split.side_info``) and :meth:`fit_graph`."""
+        self.config.validate()
+        return self.fit_graph(train_graph(split, self.config))
+
+    def fit_graph(self, graph: ItemGraph, side_info: SideInfo | None = None) -> EGES:
+        """Train on walks over ``graph``; side information from ``side_info`` or ``graph.side_info``.
+
+        Raises:
+            ConfigError: For an invalid configuration value. DataError: for a graph without edges.
+        """
+        cfg = self.config
+        cfg.validate()
+        side_info = side_info if side_info is not None else graph.side_info
+        if side_info is None:
+            log.warning("%s: no side information; this is DeepWalk with a PyTorch skip-gram", self.name)
+        torch.manual_seed(cfg.seed)
+        mats, sizes = side_matrices(side_info, graph.num_items, cfg.max_side_values)
+        self.net_ = EGESNet(graph.num_items, mats, sizes, cfg.embedding_dim, attention=self.attention)
+        self.field_names_ = [] if side_info is None else side_info.field_names
+        walker = RandomWalker(graph, cfg.p, cfg.q)
+        t0 = time.perf_counter()
+        losses = self._train(walker)
+        self.vocab_ = graph.vocab
+        self.walked_ = np.zeros(graph.num_nodes, dtype=bool)
+        self.walked_[walker.starts] = True
+        self.history_ = {"epoch_losses": losses, "train_seconds": time.perf_counter() - t0}
+        self._set_embeddings()
+        return self
+
+    def _train(self, walker: RandomWalker) -> list[float]:
+        cfg = self.config
+        net = self.net_
+        opt = torch.optim.SparseAdam(list(net.parameters()), lr=cfg.lr)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        walks, lengths = walker.walk_range(0, walker.num_starts, cfg.walk_length, cfg.seed)
+        counts = kernels.token_counts(walks, lengths, walker.graph.num_nodes).astype(np.float64)
+        noise = torch.from_numpy(np.cumsum(counts ** cfg.ns_exponent * (counts > 0)))
+        noise /= noise[-1].clone()
+        total = cfg.num_walks * walker.num_starts
+        per_chunk = max(1, cfg.chunk_steps // cfg.walk_length)
+        losses = []
+        for epoch in range(cfg.epochs):
+            t0, run, batches = time.perf_counter(), 0.0, 0
+            for first in range(epoch * total, (epoch + 1) * total, per_chunk):
+                count = min(per_chunk, (epoch + 1) * total - first)
+                walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
+                centers, contexts = kernels.skipgram_pairs(walks, lengths, cfg.window_size, True, cfg.seed, first)
+                order = torch.randperm(len(centers), generator=gen)
+                c_all, x_all = torch.from_numpy(centers).long()[order], torch.from_numpy(contexts).long()[order]
+                for s in range(0, len(order), cfg.batch_size):
+                    c, x = c_all[s:s + cfg.batch_size], x_all[s:s + cfg.batch_size]
+                    u = torch.rand(len(c) * cfg.num_negatives, generator=gen, dtype=torch.float64)
+                    neg = torch.searchsorted(noise, u, right=True).clamp_max(len(noise) - 1).view(len(c), -1)
+                    opt.zero_grad()
+                    loss = net.loss(c, x, neg)
+                    loss.backward()
+                    opt.step()
+                    run += float(loss.detach())
+                    batches += 1
+            losses.append(run / max(batches, 1))
+            log.info("%s epoch %d/%d: loss %.4f (%d batches, %.1fs)", self.name, epoch + 1, cfg.epochs,
+                     losses[-1], batches, time.perf_counter() - t0)
+        return losses
+
+    def _set_embeddings(self) -> None:
+        """Vectors for every item: ``H_v`` for walked items, side information alone for cold items."""
+        net = self.net_
+        n = net.item.num_embeddings
+        items = torch.arange(n)
+        with torch.no_grad():
+            warm = net(items).numpy()
+            cold = net(items, use_item=False).numpy()
+            has_side = net.present[:, 1:].any(dim=1).numpy()
+        walked = self.walked_
+        vectors = np.where(walked[:, None], warm, np.where(has_side[:, None], cold, 0.0)).astype(np.float32)
+        vectors[0] = 0.0
+        known = walked | has_side
+        known[0] = False
+        self._normed = None
+        self.embeddings_ = Embeddings(self.vocab_, vectors, {"model": self.name, **dataclasses.asdict(self.config)},
+                                      known)
+
+    def attention_weights(self) -> NDArray[np.float32]:
+        """``float32[N + 1, F + 1]`` per-item weights of the item embedding and each side field."""
+        with torch.no_grad():
+            return self.net_.weights(torch.arange(self.net_.item.num_embeddings)).numpy()
+
+    def cold_vectors(self, side_info: SideInfo) -> NDArray[np.float32]:
+        """Vectors from side information alone for the items of ``side_info`` (same fields and value codes)."""
+        mats, _ = side_matrices(side_info, side_info.num_items, self.config.max_side_values)
+        if len(mats) != len(self.net_.fields):
+            raise DataError(f"side info has {len(mats)} fields, the model was trained with {len(self.net_.fields)}")
+        with torch.no_grad():
+            parts = [bag(torch.from_numpy(m)) for bag, m in zip(self.net_.fields, mats, strict=True)]
+            present = torch.from_numpy(np.stack([(m > 0).any(axis=1) for m in mats], axis=1)).float()
+            stacked = torch.stack(parts, dim=1)
+            total = present.sum(1, keepdim=True).clamp_min(1.0)
+            return ((present.unsqueeze(-1) * stacked).sum(1) / total).numpy()
+
+    # ------------------------------------------------------------------ persistence
+    def _save_state(self, directory: Path) -> None:
+        super()._save_state(directory)
+        torch.save(self.net_.state_dict(), directory / "model.pt")
+        np.save(directory / "walked.npy", self.walked_)
+        sizes = [bag.num_embeddings - 1 for bag in self.net_.fields]
+        np.save(directory / "side_sizes.npy", np.asarray(sizes, dtype=np.int64))
+
+    def _load_state(self, directory: Path) -> None:
+        super()._load_state(directory)
+        state = torch.load(directory / "model.pt", weights_only=True)
+        sizes = np.load(directory / "side_sizes.npy", allow_pickle=False).tolist()
+        mats = [state[f"side{i}"].numpy() for i in range(len(sizes))]
+        self.net_ = EGESNet(len(state["present"]) - 1, mats, sizes, self.config.embedding_dim, self.attention)
+        self.net_.load_state_dict(state)
+        self.walked_ = np.load(directory / "walked.npy", allow_pickle=False)
+
+
+class GES(EGES):
+    """GES: the EGES ablation that averages item and side embeddings uniformly (no attention)."""
+
+    name = "ges"
+    config_class = GESConfig
+    attention = False

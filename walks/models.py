@@ -1,0 +1,211 @@
+"""DeepWalk and node2vec item embeddings: numba walks streamed to disk, gensim skip-gram on top."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from graphrec.build import build_item_graph
+from graphrec.embeddings import Embeddings
+from graphrec.errors import ConfigError
+from graphrec.graph import ItemGraph
+from graphrec.model import EmbeddingRecommender
+from graphrec.split import Split
+from walks.generate import RandomWalker
+from walks.skipgram import train_skipgram
+
+__all__ = ["DeepWalk", "DeepWalkConfig", "Node2Vec", "Node2VecConfig", "check_range", "train_graph"]
+
+log = logging.getLogger(__name__)
+
+
+def check_range(cfg: Any, name: str, low: float, high: float = float("inf"), low_open: bool = False) -> None:
+    """Raise :class:`ConfigError` unless ``low <= cfg.name <= high`` (``low <`` when ``low_open``)."""
+    value = getattr(cfg, name)
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bound = f"> {low}" if low_open else f">= {low}"
+        upper = "" if high == float("inf") else f" and <= {high}"
+        raise ConfigError(f"{name} must be {bound}{upper} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class DeepWalkConfig:
+    """Configuration of :class:`DeepWalk` (the walk, skip-gram, graph and query fields).
+
+    Attributes:
+        embedding_dim: Vector size. Default 64.
+        num_walks: Walks per node with outgoing edges. Default 10.
+        walk_length: Nodes per walk. Default 40.
+        window_size: Skip-gram context window. Default 5.
+        epochs: Skip-gram passes over the walks. Default 5.
+        num_negatives: Negative samples per positive pair. Default 5.
+        ns_exponent: Unigram exponent of the negative distribution. Default 0.75.
+        sample: Down-sampling threshold of frequent nodes (0 = off). Default 1e-3.
+        alpha: Initial learning rate (linear decay to ``min_alpha``). Default 0.025.
+        min_alpha: Final learning rate. Default 1e-4.
+        graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
+        graph_weighting: ``count`` or ``inverse_distance`` edge weights. Default ``count``.
+        graph_directed: Directed (transition) graph instead of undirected co-occurrence. Default False.
+        workers: Skip-gram threads; None = all cores. Default None.
+        deterministic: Single-threaded skip-gram: identical vectors for identical seeds. Default False.
+        chunk_steps: Walk steps generated per chunk while streaming the corpus (bounds memory). Default 2**24.
+        tmp_dir: Where the temporary corpus file goes; None = the system temp dir. Default None.
+        pooling: How a history becomes a query: ``last`` item, ``mean`` or ``mean_recent``. Default ``last``.
+        recent: Items pooled by ``mean_recent``. Default 5.
+        decay: Weight ``decay ** age`` of older items when pooling. Default 1.
+        similarity: ``cosine`` or ``dot`` between query and item vectors. Default ``cosine``.
+        seed: Seed of the walks and of skip-gram. Default 0.
+    """
+
+    embedding_dim: int = 64
+    num_walks: int = 10
+    walk_length: int = 40
+    window_size: int = 5
+    epochs: int = 5
+    num_negatives: int = 5
+    ns_exponent: float = 0.75
+    sample: float = 1e-3
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
+    graph_window: int = 3
+    graph_weighting: Literal["count", "inverse_distance"] = "count"
+    graph_directed: bool = False
+    workers: int | None = None
+    deterministic: bool = False
+    chunk_steps: int = 1 << 24
+    tmp_dir: str | None = None
+    pooling: Literal["last", "mean", "mean_recent"] = "last"
+    recent: int = 5
+    decay: float = 1.0
+    similarity: Literal["cosine", "dot"] = "cosine"
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first out-of-range value."""
+        for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
+                          ("epochs", 1), ("num_negatives", 1), ("graph_window", 1), ("recent", 1), ("seed", 0)):
+            check_range(self, name, low)
+        check_range(self, "chunk_steps", self.walk_length)
+        check_range(self, "sample", 0.0, 1.0)
+        check_range(self, "alpha", 0.0, 10.0, low_open=True)
+        check_range(self, "min_alpha", 0.0, self.alpha)
+        check_range(self, "ns_exponent", -2.0, 2.0)
+        check_range(self, "decay", 0.0, 1.0, low_open=True)
+        if self.workers is not None:
+            check_range(self, "workers", 1)
+        for name, choices in (("graph_weighting", ("count", "inverse_distance")),
+                              ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot"))):
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {choices} (got {getattr(self, name)!r})")
+
+
+@dataclass(frozen=True)
+class Node2VecConfig(DeepWalkConfig):
+    """Configuration of :class:`Node2Vec`: :class:`DeepWalkConfig` plus the walk biases.
+
+    Attributes:
+        p: Return parameter (large = walks rarely step back). Default 1.
+        q: In-out parameter (small = walks move outwards, DFS-like). Default 0.5.
+    """
+
+    p: float = 1.0
+    q: float = 0.5
+
+    def validate(self) -> None:
+        super().validate()
+        check_range(self, "p", 0.0, 1e6, low_open=True)
+        check_range(self, "q", 0.0, 1e6, low_open=True)
+
+
+def train_graph(split: Split, cfg: Any) -> ItemGraph:
+    """The graph a walk model builds from ``split.train``: windowed co-occurrence with the config's settings."""
+    return build_item_graph(split.train, window=cfg.graph_window, directed=cfg.graph_directed,
+                            weighting=cfg.graph_weighting, vocab=split.vocab,
+                            side_info=getattr(split, "side_info", None))
+
+
+class DeepWalk(EmbeddingRecommender):
+    """DeepWalk (Perozzi et al., KDD 2014) on the weighted item graph, as used at Airbnb and Taobao.
+
+    Weighted first-order walks (numba, alias tables) are streamed to a temporary corpus file in chunks and
+    embedded with gensim skip-gram with negative sampling. Items never walked (no train interaction) get a
+    zero vector and ``known = False``, so they are never recommended.
+
+    Args:
+        config: A :class:`DeepWalkConfig` or a mapping; or keyword arguments for single fields.
+
+    Example:
+        >>> from graphrec import datasets
+        >>> split = datasets.load("synthetic", num_users=100, num_items=60, num_categories=4).split()
+        >>> model = DeepWalk(embedding_dim=8, epochs=1, deterministic=True).fit(split)
+        >>> model.item_embeddings().vectors.shape
+        (61, 8)
+    """
+
+    name = "deepwalk"
+    config_class = DeepWalkConfig
+    refit_on_full = True
+
+    def fit(self, split: Split) -> DeepWalk:
+        """Build the train graph from ``split.train`` (train part only) and :meth:`fit_graph` on it."""
+        self.config.validate()
+        return self.fit_graph(train_graph(split, self.config))
+
+    def _walker(self, graph: ItemGraph) -> RandomWalker:
+        return RandomWalker(graph, 1.0, 1.0, "deepwalk")
+
+    def fit_graph(self, graph: ItemGraph, progress: Callable[[int, int], None] | None = None) -> DeepWalk:
+        """Walk ``graph`` and train skip-gram; the vectors are keyed by ``graph.vocab``.
+
+        Args:
+            graph: The item graph (built from train data only).
+            progress: Optional ``progress(walks_done, walks_total)`` callback for the walk phase.
+
+        Raises:
+            ConfigError: For an invalid configuration value. DataError: for a graph without edges.
+        """
+        cfg = self.config
+        cfg.validate()
+        walker = self._walker(graph)
+        with tempfile.TemporaryDirectory(prefix="graphrec-walks-", dir=cfg.tmp_dir) as tmp:
+            corpus = Path(tmp) / "walks.txt"
+            stats = walker.write_corpus(corpus, cfg.num_walks, cfg.walk_length, cfg.seed, cfg.chunk_steps,
+                                        progress)
+            result = train_skipgram(corpus, stats.counts, cfg.embedding_dim, cfg.window_size, cfg.epochs,
+                                    cfg.num_negatives, cfg.ns_exponent, cfg.sample, cfg.alpha, cfg.min_alpha,
+                                    1 if cfg.deterministic else cfg.workers, cfg.seed)
+        result.vectors[0] = 0.0
+        result.known[0] = False
+        self.vocab_ = graph.vocab
+        self._normed = None
+        self.history_ = {"walk_seconds": stats.seconds, "skipgram_seconds": result.seconds,
+                         "walk_steps": stats.num_steps, "epoch_losses": result.epoch_losses}
+        self.embeddings_ = Embeddings(graph.vocab, result.vectors,
+                                      {"model": self.name, **dataclasses.asdict(cfg)}, result.known)
+        log.info("%s: walks %.2fs (%.1f M steps/s), skip-gram %.2fs", self.name, stats.seconds,
+                 stats.steps_per_second / 1e6, result.seconds)
+        return self
+
+
+class Node2Vec(DeepWalk):
+    """node2vec (Grover & Leskovec, KDD 2016): second-order biased walks with return ``p`` and in-out ``q``.
+
+    The walks are exact node2vec walks by rejection sampling (no O(edges x degree) tables), weighted and
+    directed when the graph is; skip-gram as in :class:`DeepWalk`.
+
+    Args:
+        config: A :class:`Node2VecConfig` or a mapping; or keyword arguments for single fields.
+    """
+
+    name = "node2vec"
+    config_class = Node2VecConfig
+
+    def _walker(self, graph: ItemGraph) -> RandomWalker:
+        return RandomWalker(graph, self.config.p, self.config.q, "node2vec")
