@@ -401,7 +401,7 @@ def read_edgelist(path: str | Path, directed: bool = False, sep: str | None = No
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        parts = line.split(sep) if sep else line.replace(",", " ").split()
+        parts = [p.strip() for p in line.split(sep)] if sep else line.replace(",", " ").split()
         if len(parts) not in (2, 3):
             raise DataError(f"{path}: line {n} must be 'src dst [weight]' (got {len(parts)} fields)")
         src.append(parts[0])
