@@ -364,9 +364,10 @@ def test_edgelist_undirected_doubling_and_self_loops(tmp_path: Path) -> None:
 
 
 def test_edgelist_explicit_separator(tmp_path: Path) -> None:
-    (tmp_path / "e.txt").write_text("new york;boston;2\n")
+    (tmp_path / "e.txt").write_text("new york;boston;2\nboston ; new york ; 1\n")
     g = read_edgelist(tmp_path / "e.txt", directed=True, sep=";")
-    assert _edges(g) == {("new york", "boston"): 2.0}
+    assert _edges(g) == {("new york", "boston"): 2.0, ("boston", "new york"): 1.0}
+    assert g.vocab.size == 2
 
 
 @pytest.mark.parametrize(
