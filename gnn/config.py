@@ -31,6 +31,7 @@ class GNNConfig:
     weight_decay: float = 0.0
     dropout: float = 0.0
     num_negatives: int = 1024
+    in_batch_negatives: bool = True
     temperature: float = 0.1
     max_pairs_per_epoch: int | None = 200_000
     use_side_info: bool = True
@@ -113,8 +114,8 @@ class PinSAGEConfig(GNNConfig):
 
 @dataclass(frozen=True)
 class EdgeGNNConfig(GNNConfig):
-    """EdgeGNN: :class:`~gnn.encoders.GlobalGraphEncoder` trained alone (full graph every step).
-    ``num_negatives = 0`` scores every item (full softmax)."""
+    """EdgeGNN: :class:`~gnn.encoders.GlobalGraphEncoder` trained alone (full graph every step, so few large
+    batches). ``num_negatives = 0`` scores every item (full softmax, slow on large catalogues)."""
 
     variant: Literal["disentangled", "transformer"] = "disentangled"
     num_channels: int = 4
@@ -122,8 +123,9 @@ class EdgeGNNConfig(GNNConfig):
     heads: int = 2
     use_edge_attr: bool = True
     top_k: int | None = 10
-    batch_size: int = 4096
-    num_negatives: int = 0
+    batch_size: int = 8192
+    num_negatives: int = 2048
+    in_batch_negatives: bool = False
 
     def validate(self) -> None:
         super().validate()

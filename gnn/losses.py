@@ -32,20 +32,23 @@ def transition_pairs(sequences: Sequences, pair_window: int = 1) -> NDArray[np.i
 
 
 def sampled_softmax_loss(zq: torch.Tensor, zp: torch.Tensor, zn: torch.Tensor, p_ids: torch.Tensor,
-                         n_ids: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Cross-entropy of each positive against the other positives of the batch and shared negatives.
-
-    Scores are cosines over ``temperature``; accidental hits (a negative equal to the positive) are masked.
-    """
+                         n_ids: torch.Tensor, temperature: float, in_batch: bool = True) -> torch.Tensor:
+    """Cross-entropy of each positive against shared negatives (and the batch's other positives when
+    ``in_batch``). Scores are cosines over ``temperature``; accidental hits (a negative equal to the positive)
+    are masked."""
     zq, zp, zn = F.normalize(zq, dim=1), F.normalize(zp, dim=1), F.normalize(zn, dim=1)
-    in_batch = zq @ zp.T / temperature
-    in_batch = in_batch.masked_fill((p_ids.unsqueeze(0) == p_ids.unsqueeze(1))
-                                    & ~torch.eye(len(p_ids), dtype=torch.bool), float("-inf"))
-    logits = [in_batch]
+    if in_batch:
+        pos = zq @ zp.T / temperature
+        pos = pos.masked_fill((p_ids.unsqueeze(0) == p_ids.unsqueeze(1))
+                              & ~torch.eye(len(p_ids), dtype=torch.bool), float("-inf"))
+    else:
+        pos = (zq * zp).sum(dim=1, keepdim=True) / temperature
+    logits = [pos]
     if len(n_ids):
         neg = zq @ zn.T / temperature
         logits.append(neg.masked_fill(n_ids.unsqueeze(0) == p_ids.unsqueeze(1), float("-inf")))
-    return F.cross_entropy(torch.cat(logits, dim=1), torch.arange(len(zq)))
+    target = torch.arange(len(zq)) if in_batch else torch.zeros(len(zq), dtype=torch.long)
+    return F.cross_entropy(torch.cat(logits, dim=1), target)
 
 
 def full_softmax_loss(zq: torch.Tensor, items: torch.Tensor, p_ids: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -130,7 +130,7 @@ class GraphSAGE(GNNRecommender):
         z = self.module_(sub)
         b = len(q)
         return sampled_softmax_loss(z[inv[:b]], z[inv[b:2 * b]], z[inv[2 * b:]], torch.from_numpy(p),
-                                    torch.from_numpy(negs), cfg.temperature)
+                                    torch.from_numpy(negs), cfg.temperature, cfg.in_batch_negatives)
 
     def embed_all(self) -> torch.Tensor:
         cfg, g = self.config, self.graph_
@@ -184,7 +184,8 @@ class PinSAGE(GNNRecommender):
         if cfg.loss == "hinge":
             return hinge_loss(zq, zp, zn, cfg.margin, zh)
         return sampled_softmax_loss(zq, zp, torch.cat([zn, zh.reshape(-1, zh.shape[-1])]), torch.from_numpy(p),
-                                    torch.from_numpy(np.concatenate([negs, hard.ravel()])), cfg.temperature)
+                                    torch.from_numpy(np.concatenate([negs, hard.ravel()])), cfg.temperature,
+                                    cfg.in_batch_negatives)
 
     def embed_all(self) -> torch.Tensor:
         return self.module_.infer(self.neighbors_, self.neighbor_weights_)  # type: ignore[operator]
@@ -218,7 +219,7 @@ class EdgeGNN(GNNRecommender):
         if len(negs) == 0:
             return full_softmax_loss(zq, z, torch.from_numpy(p), self.config.temperature)
         return sampled_softmax_loss(zq, z[torch.from_numpy(p)], z[torch.from_numpy(negs)], torch.from_numpy(p),
-                                    torch.from_numpy(negs), self.config.temperature)
+                                    torch.from_numpy(negs), self.config.temperature, self.config.in_batch_negatives)
 
     def embed_all(self) -> torch.Tensor:
         return self.module_()
