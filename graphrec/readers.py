@@ -161,6 +161,8 @@ def read_data(path: str | Path, format: str | None = None, columns: ColumnMap | 
         frame = _read_recbole(path)
         rename = {"user_id": "user", "item_id": "item", "session_id": "session", "rating": "weight"}
         frame = frame.rename(columns={c: rename.get(c, c) for c in frame.columns})
+        if "user" not in frame.columns and "session" in frame.columns:  # session datasets have no user ids
+            frame["user"] = frame["session"]
         keep = [c for c in frame.columns if c in ("user", "item", "timestamp", "weight", "event", "session")]
         inter = Interactions.from_frame(frame[keep], negative_events, src)
         item_file = Path(path).with_suffix(".item")
