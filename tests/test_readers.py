@@ -93,6 +93,14 @@ def test_round_trip_recbole(tmp_path: Path) -> None:
     assert side is None
 
 
+def test_recbole_session_file_without_users(tmp_path: Path) -> None:
+    (tmp_path / "s.inter").write_text("session_id:token\titem_id:token\ttimestamp:float\n"
+                                      "s1\t10\t2\ns2\t11\t1\ns1\t12\t1\ns2\t10\t3\n")
+    inter = read_interactions(tmp_path / "s.inter")
+    assert sequences_by_user(inter) == {"s1": [12, 10], "s2": [11, 10]}
+    assert [inter.items.decode(s).tolist() for s in inter.to_sequences("session")] == [["12", "10"], ["11", "10"]]
+
+
 def test_round_trip_sasrec_lines(tmp_path: Path) -> None:
     lines = "".join(f"{u} {' '.join(map(str, items))}\n" for u, items in EXPECTED.items())
     (tmp_path / "data.txt").write_text(lines)
