@@ -275,3 +275,24 @@ def test_large_random_build_is_valid_csr() -> None:
     g.validate()
     assert g.degree().max() <= 20
     assert np.all(np.isfinite(g.edge_attr))
+
+
+def test_same_graph_with_one_and_two_threads() -> None:
+    import numba
+    import torch
+
+    from graphrec.training import set_threads
+
+    saved = (numba.get_num_threads(), torch.get_num_threads())
+    seqs = _random_sequences(11, n_items=60, n_seqs=300)
+    try:
+        graphs = []
+        for n in (1, 2):
+            set_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            graphs.append(build_item_graph(seqs, window=3, directed=False, top_k=5, edge_attributes=True))
+    finally:
+        numba.set_num_threads(saved[0])
+        torch.set_num_threads(saved[1])
+    a, b = graphs
+    for name in ("indptr", "indices", "weights", "edge_attr"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

@@ -97,3 +97,21 @@ def test_order_matters() -> None:
     perm = np.concatenate([rng.permutation(np.arange(h.offsets[r], h.offsets[r + 1])) for r in range(len(h))])
     shuffled = type(sp.test)(type(h)(h.offsets, h.items[perm], h.num_items, h.owners), sp.test.targets)
     assert ordered > evaluate(model, shuffled, (10,))["NDCG@10"] + 0.1
+
+
+def test_same_output_with_one_and_two_threads() -> None:
+    import numba
+    import torch
+
+    from graphrec.training import set_threads
+
+    saved = (numba.get_num_threads(), torch.get_num_threads())
+    try:
+        logs = []
+        for n in (1, 2):
+            set_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            logs.append(generate(**SMALL, seed=9)[0])
+    finally:
+        numba.set_num_threads(saved[0])
+        torch.set_num_threads(saved[1])
+    pd.testing.assert_frame_equal(logs[0], logs[1])
