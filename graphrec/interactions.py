@@ -228,6 +228,9 @@ def _parse_time(col: pd.Series, source: str) -> NDArray[np.float64]:
     if col.isna().any():
         r = int(np.argmax(col.isna().to_numpy()))
         raise DataError(f"{source}: column 'timestamp' has {int(col.isna().sum())} missing value(s) (first at row {r})")
+    if pd.api.types.is_datetime64_any_dtype(col):  # parquet datetimes: seconds, like parsed date strings
+        utc = col.dt.tz_convert("UTC") if col.dt.tz is not None else col.dt.tz_localize("UTC")
+        return (utc - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy(np.float64)
     num = pd.to_numeric(col, errors="coerce")
     if num.notna().all():
         arr = num.to_numpy(np.float64)
