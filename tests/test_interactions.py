@@ -45,6 +45,18 @@ def test_date_string_timestamps() -> None:
     assert inter.items.decode(inter.to_sequences()[0]).tolist() == [2, 1]
 
 
+def test_datetime_columns_are_seconds_like_date_strings() -> None:
+    times = pd.to_datetime(["2016-01-02 00:00:00", "2016-01-01 12:00:00"])
+    naive = Interactions.from_frame(frame(user=[1, 1], item=[1, 2], timestamp=times))
+    assert naive.frame["timestamp"].tolist() == [1451649600.0, 1451692800.0]
+    paris = Interactions.from_frame(frame(user=[1, 1], item=[1, 2], timestamp=times.tz_localize("Europe/Paris")))
+    assert paris.frame["timestamp"].tolist() == [1451649600.0 - 3600, 1451692800.0 - 3600]
+    # a 30-minute gap means 30 minutes whatever the column's type
+    ten_minutes = pd.to_datetime(["2020-01-01 00:00", "2020-01-01 00:10", "2020-01-01 02:00"])
+    inter = Interactions.from_frame(frame(user=[1, 1, 1], item=[1, 2, 3], timestamp=ten_minutes)).sessionize(1800)
+    assert inter.frame["session"].tolist() == [0, 0, 1]
+
+
 def test_weights_events_and_negative_codes() -> None:
     f = frame(user=[1, 1, 1], item=[1, 2, 3], weight=["1.5", "0", "2"], event=[" Click", "SKIP", "like"])
     inter = Interactions.from_frame(f)

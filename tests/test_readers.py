@@ -84,6 +84,15 @@ def test_round_trip_parquet(tmp_path: Path) -> None:
     assert inter.items.ids.dtype == np.int64  # integer ids stay integers
 
 
+def test_parquet_datetime_timestamps(tmp_path: Path) -> None:
+    log = LOG.assign(timestamp=pd.Timestamp("2024-03-01") + pd.to_timedelta(LOG["timestamp"], unit="s"))
+    log.to_parquet(tmp_path / "log.parquet", index=False)
+    inter = read_interactions(tmp_path / "log.parquet")
+    _check(inter)
+    seqs = inter.to_sequences()
+    assert seqs.timestamps[:3].tolist() == [1709251210.0, 1709251220.0, 1709251230.0]  # epoch seconds
+
+
 def test_round_trip_recbole(tmp_path: Path) -> None:
     header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
     rows = "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, t, r in LOG.itertuples(index=False))
