@@ -151,10 +151,12 @@ def data_synth(out: str, items_out: str | None, num_users: int, num_items: int, 
                                 mean_length=mean_length, seed=seed)
     out_p = Path(out)
     items_p = Path(items_out) if items_out else out_p.with_name(out_p.stem + "_items" + out_p.suffix)
+    n_cold = int(items["cold"].sum())
+    items = items.drop(columns="cold")  # cold items are the table's items that never occur in the log
     for frame, path in ((log_frame, out_p), (items, items_p)):
         _write_frame(frame, path)
     click.echo(f"wrote {len(log_frame)} interactions of {log_frame['user'].nunique()} users to {out_p}; "
-               f"{len(items)} items ({int(items['cold'].sum())} cold) to {items_p}")
+               f"{len(items)} items ({n_cold} cold: side info, no interaction) to {items_p}")
 
 
 def _write_frame(frame: Any, path: Path) -> None:
@@ -226,7 +228,8 @@ def graph() -> None:
 @click.option("--edgelist", type=click.Path(dir_okay=False), default=None,
               help="A 'src dst [weight]' edge list (whitespace or comma separated) instead of a log.")
 @click.option("--window", type=int, default=1, show_default=True, help="Co-occurrence window (1 = transitions).")
-@click.option("--directed/--undirected", default=True, show_default=True)
+@click.option("--directed/--undirected", default=None,
+              help="Default: directed for logs (transitions), undirected for edge lists (as node2vec reads them).")
 @click.option("--weighting", default="count", show_default=True,
               type=click.Choice(["count", "inverse_distance", "sum_weight"]))
 @click.option("--min-count", type=int, default=1, show_default=True)
@@ -237,7 +240,7 @@ def graph() -> None:
 @click.option("--no-split", is_flag=True, help="Use every interaction, not only the train part of the split.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory (graph.npz).")
 @handle_errors
-def graph_build(edgelist: str | None, window: int, directed: bool, weighting: str, min_count: int,
+def graph_build(edgelist: str | None, window: int, directed: bool | None, weighting: str, min_count: int,
                 top_k: int | None, symmetric: bool, edge_attributes: bool, all_events: bool, no_split: bool,
                 out: str, **kw: Any) -> None:
     """Build an item graph from the TRAIN part of a dataset's split (or from an edge list)."""
@@ -251,14 +254,14 @@ def graph_build(edgelist: str | None, window: int, directed: bool, weighting: st
     if edgelist:
         if kw.get("dataset") or kw.get("data_path"):
             raise click.UsageError("give either --edgelist or --dataset/--data, not both")
-        g = read_edgelist(edgelist, directed=directed)
+        g = read_edgelist(edgelist, directed=bool(directed))
         if top_k:
             g = prune_top_k(g, top_k)
         source = {"edgelist": edgelist}
     else:
         ds = load_dataset(kw)
         seqs = ds.sequences if no_split else ds.split().train
-        g = build_item_graph(seqs, window=window, directed=directed, weighting=weighting,  # type: ignore[arg-type]
+        g = build_item_graph(seqs, window=window, directed=directed is not False, weighting=weighting,  # type: ignore[arg-type]
                              min_count=min_count, top_k=top_k, symmetric=symmetric,
                              edge_attributes=edge_attributes, events="all" if all_events else "positive",
                              vocab=ds.vocab, side_info=ds.side_info)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from graphrec.errors import ArtifactError, DataError
+from graphrec.errors import ArtifactError, ConfigError, DataError
 from graphrec.sideinfo import SideInfo
 from graphrec.vocab import ItemVocab, ids_to_arrays
 
@@ -176,6 +176,8 @@ class ItemGraph:
         """Undirected copy: ``w'_ij = w_ij + w_ji`` (``reduce='sum'``) or ``max(w_ij, w_ji)``.
 
         Edge attributes are dropped (they are direction-specific)."""
+        if reduce not in ("sum", "max"):
+            raise ConfigError(f"reduce must be 'sum' or 'max' (got {reduce!r})")
         a = self.to_scipy()
         s = a + a.T if reduce == "sum" else a.maximum(a.T)
         return ItemGraph.from_scipy(s, self.vocab, directed=False, side_info=self.side_info, meta=dict(self.meta))

@@ -138,6 +138,10 @@ class Sequences:
 
     def to_padded(self, max_len: int, align: str = "right") -> NDArray[np.int64]:
         """Matrix ``[n, max_len]`` of the last ``max_len`` items of each sequence, 0-padded (left by default)."""
+        if max_len < 1:
+            raise DataError(f"max_len must be >= 1 (got {max_len})")
+        if align not in ("left", "right"):
+            raise DataError(f"align must be 'left' or 'right' (got {align!r})")
         n = len(self)
         out = np.zeros((n, max_len), dtype=np.int64)
         lengths = np.minimum(self.lengths, max_len)
