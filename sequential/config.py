@@ -56,10 +56,11 @@ class SASRecConfig:
             disliked right after each position); needs skip/dislike events in the training sequences. Default 0.
 
     Optimisation:
-        lr, weight_decay, adam_beta2: Adam settings. Defaults 1e-3, 0, 0.98.
-        batch_size: Sequences per step (each sequence trains on all its positions). Default 128.
+        lr, weight_decay, adam_beta2: Adam settings. Defaults 2e-3, 0, 0.98.
+        batch_size: Sequences per step (each sequence trains on all its positions). Default 64: on a CPU, twice
+            the steps per epoch of the GPU recipe's 128 for the same compute, which converges sooner in wall time.
         epochs: Maximum epochs. Default 200.
-        patience: Evaluations without improvement of validation NDCG@10 before stopping. Default 10.
+        patience: Evaluations without improvement of validation NDCG@10 before stopping. Default 5.
         eval_every: Epochs between validations. Default 1.
         max_minutes: Wall-time budget of training (None: no budget). Default None.
         bf16: Run the forward/backward in bfloat16 autocast (faster on CPUs with AVX512-BF16). Default False.
@@ -90,12 +91,12 @@ class SASRecConfig:
     gbce_t: float = 0.75
     next_n: int = 1
     negative_weight: float = 0.0
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.0
     adam_beta2: float = 0.98
-    batch_size: int = 128
+    batch_size: int = 64
     epochs: int = 200
-    patience: int = 10
+    patience: int = 5
     eval_every: int = 1
     max_minutes: float | None = None
     bf16: bool = False

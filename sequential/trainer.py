@@ -74,7 +74,8 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
     opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2),
                            weight_decay=config.weight_decay)
     early = EarlyStopping(patience=config.patience)
-    history: dict[str, list[float]] = {"epoch": [], "loss": [], "valid_ndcg10": [], "seconds": [], "step_loss": []}
+    history: dict[str, list[float]] = {"epoch": [], "loss": [], "valid_ndcg10": [], "seconds": [], "train_seconds": [],
+                                       "step_loss": []}
     best_state = copy.deepcopy(net.state_dict())
     start_epoch, elapsed = 0, 0.0
     ckpt = Path(config.checkpoint_dir) / "last.pt" if config.checkpoint_dir else None
@@ -97,6 +98,7 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
         gen = torch.Generator().manual_seed(seed_e)
         perm = np.random.default_rng(seed_e).permutation(data.num_rows)
         net.train()
+        t_epoch = time.perf_counter()
         total, count = 0.0, 0
         batches = range(0, data.num_rows, config.batch_size)
         bar = _progress(batches, config.progress and rank == 0, f"epoch {epoch + 1}")
@@ -108,6 +110,7 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
             history["step_loss"].append(loss_sum / max(n, 1))
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
+        history["train_seconds"].append(time.perf_counter() - t_epoch)
         metric = math.nan
         if validate is not None and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
             metric = _broadcast(validate() if rank == 0 else 0.0, world)

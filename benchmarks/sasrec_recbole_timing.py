@@ -1,0 +1,93 @@
+"""Time RecBole 1.2.1's SASRec training on ML-1M for a fixed number of batches (runs INSIDE the throwaway venv).
+
+Usage (normally called by ``benchmarks/sasrec_time_to_quality.py``)::
+
+    benchmarks/.venvs/recbole/bin/python benchmarks/sasrec_recbole_timing.py --batches 3 --json out.json
+
+The venv holds ``recbole==1.2.1`` and ``numpy<2``; torch is the project's torch 2.13.0 CPU wheel (the venv reaches it
+through a ``.pth`` path entry, because only the CUDA build of torch 2.13.0 is on PyPI). RecBole is never a graphrec
+dependency. The data are SASRec's processed ML-1M (the same file graphrec reads), written as a RecBole atomic file
+with the line number as timestamp, so RecBole's leave-one-out ordering matches ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+
+def write_atomic(src: Path, root: Path) -> str:
+    name = "ml-1m-sasrec"
+    out = root / name / f"{name}.inter"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(src, encoding="utf-8") as f, open(out, "w", encoding="utf-8") as g:
+            g.write("user_id:token\titem_id:token\ttimestamp:float\n")
+            for i, line in enumerate(f):
+                u, it = line.split()
+                g.write(f"{u}\t{it}\t{i}\n")
+    return name
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    p.add_argument("--data", default=str(shared / "datasets/ml-1m/sasrec_ml-1m.txt"))
+    p.add_argument("--cache", default=str(Path(__file__).resolve().parent / ".cache"))
+    p.add_argument("--batches", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=2048)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", required=True)
+    args = p.parse_args()
+
+    import torch
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.model.sequential_recommender import SASRec
+    from recbole.utils import init_seed
+
+    torch.set_num_threads(args.threads)
+    name = write_atomic(Path(args.data), Path(args.cache))
+    config = Config(model="SASRec", dataset=name, config_dict={
+        "data_path": args.cache, "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
+        "load_col": {"inter": ["user_id", "item_id", "timestamp"]}, "MAX_ITEM_LIST_LENGTH": 200,
+        "train_batch_size": args.batch_size, "hidden_size": 64, "inner_size": 256, "n_layers": 2, "n_heads": 2,
+        "loss_type": "CE", "train_neg_sample_args": None, "learning_rate": 1e-3,
+        "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"},
+        "device": "cpu", "use_gpu": False, "show_progress": False, "seed": 0, "reproducibility": True,
+        "worker": 0, "checkpoint_dir": str(Path(args.cache) / "saved"),
+    })
+    init_seed(config["seed"], config["reproducibility"])
+    t0 = time.perf_counter()
+    dataset = create_dataset(config)
+    train_data, _, _ = data_preparation(config, dataset)
+    prep_s = time.perf_counter() - t0
+    model = SASRec(config, train_data.dataset)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    times = []
+    it = iter(train_data)
+    for _ in range(args.batches):
+        inter = next(it)
+        t = time.perf_counter()
+        opt.zero_grad()
+        loss = model.calculate_loss(inter)
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t)
+    n_batches = len(train_data)
+    per_batch = sum(times) / len(times)
+    result = {"recbole": "1.2.1", "torch": torch.__version__, "threads": args.threads,
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "batch_size": args.batch_size,
+              "train_samples": len(train_data.dataset), "batches_per_epoch": n_batches, "timed_batches": args.batches,
+              "batch_seconds": times, "seconds_per_batch": per_batch, "epoch_seconds_estimate": per_batch * n_batches,
+              "data_preparation_seconds": prep_s}
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
