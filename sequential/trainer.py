@@ -74,7 +74,8 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
     opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2),
                            weight_decay=config.weight_decay)
     early = EarlyStopping(patience=config.patience)
-    history: dict[str, list[float]] = {"epoch": [], "loss": [], "valid_ndcg10": [], "seconds": [], "train_seconds": [],
+    history: dict[str, list[float]] = {"epoch": [], "loss": [], "valid_ndcg10": [], "seconds": [], "cpu_seconds": [],
+                                       "train_seconds": [],
                                        "step_loss": []}
     best_state = copy.deepcopy(net.state_dict())
     start_epoch, elapsed = 0, 0.0
@@ -90,6 +91,7 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
     if data.has_negative_feedback is False and config.negative_weight > 0:
         log.warning("negative_weight > 0 but the training sequences carry no skip/dislike events: no auxiliary loss")
     t0 = time.perf_counter() - elapsed
+    c0 = time.process_time() - (history["cpu_seconds"][-1] if history.get("cpu_seconds") else 0.0)
     for epoch in range(start_epoch, config.epochs):
         if early.should_stop:
             break
@@ -120,6 +122,7 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
         history["loss"].append(total / max(count, 1))
         history["valid_ndcg10"].append(metric)
         history["seconds"].append(time.perf_counter() - t0)
+        history["cpu_seconds"].append(time.process_time() - c0)  # all threads of this process
         log.info("epoch %d loss %.4f valid NDCG@10 %.4f (%.0f s)", epoch + 1, total / max(count, 1), metric,
                  history["seconds"][-1])
         if ckpt is not None and rank == 0:
