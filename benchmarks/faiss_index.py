@@ -8,7 +8,9 @@ Data: ``random`` (standard gaussian) and ``clustered`` (a gaussian mixture of ``
 N(0, I), unit within-cluster noise), dim 64, cosine metric; queries are fresh draws from the same distribution.
 For each index: build time, index size, recall@50 against exact search, and queries per second for one batch
 of queries searched with 2 Faiss threads (best of ``--repeats`` runs: the cores are shared, so the best run is
-the one least disturbed). Target: recall@50 >= 0.98 at >= 10x the exact QPS on 1M vectors.
+the one least disturbed), both per wall-clock second and per CPU-second of this process. On shared cores the
+exact search (large BLAS calls) loses far more wall-clock speed than the approximate ones, so the CPU-time
+ratio is the fair one. Target: recall@50 >= 0.98 at >= 10x the exact QPS on 1M vectors, by both measures.
 """
 
 from __future__ import annotations
@@ -71,15 +73,15 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def best_qps(index: FaissIndex, queries: np.ndarray, repeats: int) -> tuple[float, np.ndarray]:
-    """Best-of-``repeats`` queries per second of one batched search, and its result."""
+def best_qps(index: FaissIndex, queries: np.ndarray, repeats: int) -> tuple[float, float, np.ndarray]:
+    """Queries per wall-clock second and per CPU-second (each the best of ``repeats``), and the result."""
     index.search(queries[:64], K)  # warm-up (thread pool, caches)
-    best, items = float("inf"), None
+    wall, cpu, items = float("inf"), float("inf"), None
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         items, _ = index.search(queries, K)
-        best = min(best, time.perf_counter() - t)
-    return len(queries) / best, items
+        wall, cpu = min(wall, time.perf_counter() - t), min(cpu, time.process_time() - c)
+    return len(queries) / wall, len(queries) / max(cpu, 1e-9), items
 
 
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
@@ -105,42 +107,44 @@ def run_case(kind: str, n: int, args: argparse.Namespace, grid: dict[str, dict[s
         log.info("%s n=%d %s built in %.1fs (%s)", kind, n, index.params_, build_s, info)
         return index, info
 
-    def measure(index: FaissIndex, info: dict[str, Any], exact_qps: float, truth: np.ndarray) -> None:
-        qps, items = best_qps(index, queries, args.repeats)
+    def measure(index: FaissIndex, info: dict[str, Any], truth: np.ndarray | None) -> None:
+        qps, cpu_qps, items = best_qps(index, queries, args.repeats)
         rec = 1.0 if truth is None else recall_at_k(items, truth)
         row = {"data": kind, "n": n, **index.params_, **info, "recall@50": round(rec, 4), "qps": round(qps, 1),
-               "speedup": round(qps / exact_qps, 2) if exact_qps else 1.0, "load1": round(os.getloadavg()[0], 2)}
-        row["meets_target"] = bool(row["recall@50"] >= TARGET_RECALL and row["speedup"] >= TARGET_SPEEDUP)
-        log.info("  %s", {k: row[k] for k in ("index_type", "recall@50", "qps", "speedup", "load1")}
+               "cpu_qps": round(cpu_qps, 1), "load1": round(os.getloadavg()[0], 2)}
+        log.info("  %s", {k: row[k] for k in ("index_type", "recall@50", "qps", "cpu_qps", "load1")}
                  | {k: row[k] for k in ("ef_search", "nprobe") if k in row})
         rows.append(row)
+        if truth is None:
+            exact_rows.append(row)
 
-    exact, info = build(index_type="flat")
-    exact_qps, truth = best_qps(exact, queries, args.repeats)
-    measure(exact, info, exact_qps, None)
-    del exact
+    exact_rows: list[dict] = []
+    exact, exact_info = build(index_type="flat")
+    truth = exact.search(queries, K)[0]
+    measure(exact, exact_info, None)
     for kind_ in ("hnsw", "ivf_flat", "ivf_pq"):
         settings = grid[kind_]
         if kind_ == "hnsw":
             for m in settings["hnsw_m"]:
                 index, info = build(index_type="hnsw", hnsw_m=m)
                 for ef in settings["ef_search"]:
-                    measure(index.set_search_params(ef_search=ef), info, exact_qps, truth)
+                    measure(index.set_search_params(ef_search=ef), info, truth)
                 del index
         else:
             index, info = build(index_type=kind_)
             for nprobe in settings["nprobe"]:
                 if nprobe <= index.params_["nlist"]:
-                    measure(index.set_search_params(nprobe=nprobe), info, exact_qps, truth)
+                    measure(index.set_search_params(nprobe=nprobe), info, truth)
             del index
-        # re-measure exact now and then: its QPS under the current load keeps the ratios honest
-        exact, _ = build(index_type="flat")
-        exact_qps = max(exact_qps, best_qps(exact, queries, args.repeats)[0])
-        del exact
-    for row in rows:  # every speedup against the best exact QPS seen on this data set
-        row["exact_qps"] = round(exact_qps, 1)
-        row["speedup"] = round(row["qps"] / exact_qps, 2)
-        row["meets_target"] = bool(row["recall@50"] >= TARGET_RECALL and row["speedup"] >= TARGET_SPEEDUP)
+    measure(exact, exact_info, None)  # exact again at the end: the best of both runs is the baseline
+    del exact
+    exact_qps = max(r["qps"] for r in exact_rows)
+    exact_cpu = max(r["cpu_qps"] for r in exact_rows)
+    for row in rows:
+        row.update(exact_qps=exact_qps, exact_cpu_qps=exact_cpu, speedup=round(row["qps"] / exact_qps, 2),
+                   cpu_speedup=round(row["cpu_qps"] / exact_cpu, 2))
+        row["meets_target"] = bool(row["recall@50"] >= TARGET_RECALL and row["speedup"] >= TARGET_SPEEDUP
+                                   and row["cpu_speedup"] >= TARGET_SPEEDUP)
     return rows
 
 
@@ -161,47 +165,63 @@ def render(result: dict[str, Any]) -> str:
     """Markdown: context, a summary per data set, the full table."""
     meta, rows = result["meta"], result["rows"]
     m = meta["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if k in ("numpy", "faiss", "torch"))
     out = [f"# Faiss index benchmark{' (quick)' if meta['quick'] else ''}", "",
-           f"Command: `{meta['command']}`  ", f"Machine: {m['cpu']}, nproc {meta['nproc']}, {m['memory_gb']} GB RAM  ",
-           "Versions: Python " + m["python"] + ", " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()
-                                                               if k in ("numpy", "faiss", "torch")) + "  ",
+           f"Command: `{meta['command']}`  ",
+           f"Machine: {m['cpu']}, nproc {meta['nproc']}, {m['memory_gb']} GB RAM  ",
+           f"Versions: Python {m['python']}, {versions}  ",
            f"Commit: {m['git_commit']}, started {meta['started']}, finished {meta.get('finished', 'unfinished')}  ",
            f"`uptime` at start: `{meta['uptime_start']}`  ", f"`uptime` at end: `{meta.get('uptime_end', '')}`", "",
-           "The 2 cores were shared with other engineers' jobs during this run (see the load averages, and the",
-           "`load1` column: 1-minute load when each row was measured). Every QPS is the best of "
-           f"{meta['repeats']} runs of one batch of {meta['queries']} queries ({meta['threads']} Faiss threads), "
-           "and speedups divide by the best exact QPS measured on the same data set; absolute numbers are "
-           "pessimistic, ratios less so. `OMP_WAIT_POLICY` was "
-           f"`{meta.get('omp_wait_policy', '(unset)')}` (passive waiting avoids the stalls of spinning OpenMP "
-           "threads on oversubscribed cores).", "",
-           f"Data: dim {DIM}, cosine, k = {K}. `random`: standard gaussian; `clustered`: mixture of n/1000 "
-           "gaussians (centres N(0, I), unit noise). Target: recall@50 >= 0.98 at >= 10x exact QPS on 1M.", "",
-           "## Best setting reaching recall@50 >= 0.98, per data set", "",
-           "| data | n | exact QPS | fastest index with recall >= 0.98 | recall@50 | QPS | speedup | target met |",
-           "|---|---|---|---|---|---|---|---|"]
+           f"Data: dim {DIM}, cosine, k = {K}, {meta['queries']} queries drawn from the same distribution as the "
+           "database. `random`: standard gaussian; `clustered`: mixture of n/1000 gaussians (centres N(0, I), "
+           "unit noise). Target: recall@50 >= 0.98 at >= 10x the exact QPS on 1M vectors.", "",
+           "**Shared machine.** The 2 cores were shared with other engineers' jobs throughout (load averages "
+           "above; `load1` below is the 1-minute load when each row was measured). Every figure is the best of "
+           f"{meta['repeats']} runs of one batch ({meta['threads']} Faiss threads, `OMP_WAIT_POLICY="
+           f"{meta.get('omp_wait_policy', '(unset)')}`). `QPS` is per wall-clock second; `CPU-QPS` is per "
+           "CPU-second used by this process. Under contention exact search (large multi-threaded BLAS calls) "
+           "loses far more wall-clock speed than the approximate indexes, which inflates wall-clock speedups; "
+           "the CPU-time speedup is the fairer ratio. A row meets the target only if recall@50 >= 0.98 and "
+           "both speedups are >= 10. Exact QPS is the better of two exact runs (start and end of each data set).",
+           "", "## Fastest setting with recall@50 >= 0.98 (by CPU-QPS), per data set", "",
+           "| data | n | exact QPS / CPU-QPS | index | recall@50 | QPS | speedup | CPU-QPS | CPU speedup | target |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for key in dict.fromkeys((r["data"], r["n"]) for r in rows):
         group = [r for r in rows if (r["data"], r["n"]) == key]
         ok = [r for r in group if r["recall@50"] >= TARGET_RECALL and r["index_type"] != "flat"]
-        best = max(ok, key=lambda r: r["qps"]) if ok else None
-        exact = group[0]["exact_qps"]
+        best = max(ok, key=lambda r: r["cpu_qps"]) if ok else None
+        exact = f"{group[0]['exact_qps']:,.0f} / {group[0]['exact_cpu_qps']:,.0f}"
         if best is None:
-            out.append(f"| {key[0]} | {key[1]:,} | {exact:,.0f} | none | | | | no |")
-        else:
-            out.append(f"| {key[0]} | {key[1]:,} | {exact:,.0f} | {_describe(best)} | {best['recall@50']:.4f} | "
-                       f"{best['qps']:,.0f} | {best['speedup']:.1f}x | {'yes' if best['meets_target'] else 'no'} |")
+            out.append(f"| {key[0]} | {key[1]:,} | {exact} | none reaches 0.98 faster than exact | | | | | | no |")
+            continue
+        out.append(f"| {key[0]} | {key[1]:,} | {exact} | {_describe(best)} | {best['recall@50']:.4f} | "
+                   f"{best['qps']:,.0f} | {best['speedup']:.1f}x | {best['cpu_qps']:,.0f} | "
+                   f"{best['cpu_speedup']:.1f}x | {'**yes**' if best['meets_target'] else 'no'} |")
     auto = meta.get("auto_params", {})
-    out += ["", "`index_type=\"auto\"` (graphrec.index.auto_index_params) chooses: "
-            + "; ".join(f"n={n}: {_describe(p)}" for n, p in auto.items()) + ".", "",
+    out += ["", "`index_type=\"auto\"` (`graphrec.index.auto_index_params`) chose, for these sizes: "
+            + "; ".join(f"n={int(n):,}: {_describe(p)}" for n, p in auto.items()) + ".", "",
             "## All rows", "",
-            "| data | n | index | build s | index MB | RSS +MB | recall@50 | QPS | speedup | load1 | target |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| data | n | index | build s | index MB | RSS +MB | recall@50 | QPS | speedup | CPU-QPS | CPU speedup "
+            "| load1 | target |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['data']} | {r['n']:,} | {_describe(r)} | {r['build_s']} | {r['index_mb']} | "
                    f"{r['rss_delta_mb']} | {r['recall@50']:.4f} | {r['qps']:,.0f} | {r['speedup']:.2f}x | "
-                   f"{r['load1']} | {'**yes**' if r['meets_target'] else ''} |")
-    if meta.get("notes"):
-        out += ["", "## Notes", "", *meta["notes"]]
+                   f"{r['cpu_qps']:,.0f} | {r['cpu_speedup']:.2f}x | {r['load1']} | "
+                   f"{'**yes**' if r['meets_target'] else ''} |")
+    out += ["", "## Reading the table", "", *NOTES]
     return "\n".join(out) + "\n"
+
+
+NOTES = [
+    "- `index MB` is the serialised Faiss index (vectors, ids, graph or codes); `RSS +MB` the growth of the "
+    "process's resident memory while building (it includes the normalised copy of the vectors made for cosine).",
+    "- Random gaussian vectors in 64 dimensions have no neighbourhood structure: the 50th neighbour of a query "
+    "is barely closer than a random point, so every index must scan a large share of the data to find the true "
+    "top 50. This is the worst case for approximate search, not a model of learned item vectors.",
+    "- IVF-PQ stores 16 bytes per vector instead of 256: its recall is capped by the quantisation error "
+    "(no exact re-ranking), whatever `nprobe`.",
+    "- HNSW rows share one build; IVF rows share one trained index per type (`nprobe` changes only the search).",
+]
 
 
 def _describe(p: dict[str, Any]) -> str:
