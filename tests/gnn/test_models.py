@@ -35,7 +35,7 @@ def small_synthetic():
 @pytest.mark.parametrize("cls, extra", [
     (GraphSAGE, {"aggregator": "mean"}),
     (GraphSAGE, {"aggregator": "pool", "num_layers": 1, "fanouts": (5,), "inference_fanouts": (5,)}),
-    (PinSAGE, {"loss": "softmax", "top_t": 2, "num_layers": 1, "hard_band": (3, 8)}),
+    (PinSAGE, {"top_t": 2, "num_layers": 1, "hard_band": (3, 8), "in_batch_negatives": True}),
     (EdgeGNN, {"num_channels": 2}),
 ])
 def test_overfits_a_tiny_graph(rings, cls, extra):
@@ -101,3 +101,15 @@ def test_save_and_load_round_trip(small_synthetic, tmp_path):
     back = load_model(tmp_path / "run")
     cases = small_synthetic.valid
     np.testing.assert_allclose(back.score(cases.histories), model.score(cases.histories), atol=1e-6)
+
+
+def test_hinge_loss_is_zero_beyond_the_margin_and_counts_hard_negatives():
+    import torch
+
+    from gnn.losses import hinge_loss
+
+    q = torch.tensor([[1.0, 0.0]])
+    p, far = torch.tensor([[1.0, 0.0]]), torch.tensor([[-1.0, 0.0]])
+    assert float(hinge_loss(q, p, far, margin=0.1)) == 0.0
+    near = torch.tensor([[[1.0, 0.05]]])
+    assert float(hinge_loss(q, p, far, margin=0.1, zh=near)) > 0.0
