@@ -296,7 +296,7 @@ def token_counts(walks: NDArray[np.int32], lengths: NDArray[np.int32], num_nodes
 def _pair_window(state: NDArray[np.uint64], window: int, shrink: bool) -> int:
     if not shrink:
         return window
-    return 1 + np.int64((_next(state) >> _S32) * np.uint64(window) >> _S32)
+    return 1 + np.int64((_next(state) >> _S32) * np.uint64(window) >> _S32)  # type: ignore[return-value]
 
 
 @njit(parallel=True, cache=True)
