@@ -109,6 +109,11 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
+    """Peak RSS of this process (VmHWM: unlike ru_maxrss it is not inherited from the parent across exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -132,10 +137,12 @@ def worker_graphrec(path: str, a: argparse.Namespace, mode: str) -> dict:
     graph = ItemGraph.from_scipy(m, ItemVocab(np.arange(1, n + 1)), directed=False)
     load_s = time.perf_counter() - t0
     p, q = (1.0, 1.0) if mode == "first-order" else (a.p, a.q)
+    tiny = ItemGraph.from_scipy(sp.csr_matrix(np.array([[0, 0, 0], [0, 0, 1], [0, 1, 0]], dtype=np.float32)),
+                                ItemVocab([1, 2]), directed=False)
+    RandomWalker(tiny, p, q).walks(1, 5)  # warm-up: load the compiled kernels from numba's cache
     t0 = time.perf_counter()
     walker = RandomWalker(graph, p, q)
     prep_s = time.perf_counter() - t0
-    walker.walks(1, 5, seed=1)  # warm-up (compiled functions are cached on disk anyway)
     rss0 = _rss_mb()
     t0 = time.perf_counter()
     if a.chunked:
@@ -164,12 +171,14 @@ def worker_pecanpy(path: str, a: argparse.Namespace, mode: str) -> dict:
     g._preprocess_transition_probs()
     prep_s = time.perf_counter() - t0
 
-    def kernel(num_walks: int, walk_length: int) -> int:
+    def kernel(num_walks: int, walk_length: int, max_starts: int = 0) -> int:
         """``simulate_walks`` without the final mapping of indices to string ids (that is timed apart)."""
         nodes = np.arange(g.num_nodes, dtype=np.uint32)
         starts = np.concatenate([nodes] * num_walks)
         np.random.seed(0)
         np.random.shuffle(starts)
+        if max_starts:
+            starts = starts[:max_starts]
         with ProgressBar(total=len(starts), disable=True) as progress:
             mat = g._random_walks(len(starts), walk_length, 0, starts, g.get_has_nbrs(), g.get_move_forward(),
                                   progress)
@@ -182,14 +191,15 @@ def worker_pecanpy(path: str, a: argparse.Namespace, mode: str) -> dict:
     rss0 = _rss_mb()
     num_walks = a.pecanpy_num_walks or a.num_walks
     t0 = time.perf_counter()
-    steps = kernel(num_walks, a.walk_length)
+    steps = kernel(num_walks, a.walk_length, a.peer_max_starts)
     walk_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     walks = [g._map_walk(row) for row in kernel.mat]  # what simulate_walks returns to the user
     map_s = time.perf_counter() - t0
     del walks
     return {"load_s": load_s, "prep_s": prep_s, "compile_s": compile_s, "walk_s": walk_s, "map_to_str_s": map_s,
-            "steps": steps, "rss_before_mb": rss0, "peak_rss_mb": _peak_mb(), "num_walks": num_walks}
+            "steps": steps, "rss_before_mb": rss0, "peak_rss_mb": _peak_mb(), "num_walks": num_walks,
+            "max_starts": a.peer_max_starts}
 
 
 def worker_fastnode2vec(path: str, a: argparse.Namespace, mode: str) -> dict:
@@ -211,13 +221,15 @@ def worker_fastnode2vec(path: str, a: argparse.Namespace, mode: str) -> dict:
     def run(nodes: np.ndarray) -> int:
         return sum(len(g.generate_random_walk(a.walk_length, p, q, int(v))) for v in nodes)
 
-    starts = np.tile(np.arange(num_nodes), num_walks)
+    starts = np.random.default_rng(0).permutation(np.tile(np.arange(num_nodes), num_walks))
+    if a.peer_max_starts:
+        starts = starts[:a.peer_max_starts]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(a.threads) as pool:  # the walk function releases the GIL (njit nogil)
         steps = sum(pool.map(run, np.array_split(starts, a.threads * 16)))
     walk_s = time.perf_counter() - t0
     return {"load_s": load_s, "walk_s": walk_s, "steps": int(steps), "rss_before_mb": rss0,
-            "peak_rss_mb": _peak_mb(), "num_walks": num_walks}
+            "peak_rss_mb": _peak_mb(), "num_walks": num_walks, "max_starts": a.peer_max_starts}
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -254,8 +266,10 @@ def loadavg() -> list[float]:
 def run_one(py: Path, tool: str, graph: str, path: Path, mode: str, a: argparse.Namespace) -> dict:
     cmd = [str(py), __file__, "--worker", tool, "--mode", mode, "--edges", str(path), "--threads", str(a.threads),
            "--p", str(a.p), "--q", str(a.q), "--num-walks", str(a.num_walks), "--walk-length", str(a.walk_length)]
-    if a.pecanpy_num_walks.get(graph):
+    if tool != "graphrec" and a.pecanpy_num_walks.get(graph):
         cmd += ["--pecanpy-num-walks", str(a.pecanpy_num_walks[graph])]
+    if tool != "graphrec" and a.peer_starts.get(graph):
+        cmd += ["--peer-max-starts", str(a.peer_starts[graph])]
     if a.chunked:
         cmd.append("--chunked")
     env = {**os.environ, "NUMBA_NUM_THREADS": str(a.threads), "OMP_NUM_THREADS": str(a.threads),
@@ -285,6 +299,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
              "| graph | tool | mode | walks/node | steps | walk s | M steps/s | vs PecanPy | prep s | peak RSS MB "
              "| walk MB | load before |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    # walks/node: a peer run on a random subset of (start, round) pairs shows "k of n" (rates stay comparable)
     base = {(r["graph"], r["mode"]): r["msteps_per_s"] for r in rows if r["tool"] == "pecanpy" and "steps" in r}
     for r in rows:
         if "error" in r:
@@ -292,7 +307,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
             continue
         ref = base.get((r["graph"], r["mode"]))
         speed = f"{r['msteps_per_s'] / ref:.0f}x" if ref else ""
-        lines.append(f"| {r['graph']} | {r['tool']} | {r['mode']} | {r['num_walks']} | {r['steps']:,} | "
+        walks = f"{r['max_starts']:,} starts" if r.get("max_starts") else r["num_walks"]
+        lines.append(f"| {r['graph']} | {r['tool']} | {r['mode']} | {walks} | {r['steps']:,} | "
                      f"{r['walk_s']:.2f} | {r['msteps_per_s']:.2f} | {speed} | {r.get('prep_s', 0):.2f} | "
                      f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['rss_before_mb']:.0f} | "
                      f"{r['load_before'][0]} |")
@@ -315,18 +331,22 @@ def main() -> None:
     ap.add_argument("--walk-length", type=int, default=80)
     ap.add_argument("--peer-num-walks", default="hub=1",
                     help="walks per node for the (slow) peers on some graphs, e.g. 'hub=1' (rates stay comparable)")
+    ap.add_argument("--peer-starts", default="",
+                    help="walk only this many random (start node, round) pairs with the peers, e.g. 'hub=20000'")
     ap.add_argument("--chunked", action="store_true", help="graphrec: generate in 4M-step chunks, keep none")
     ap.add_argument("--out", default=str(RESULTS / "walks_vs_pecanpy"))
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="node2vec", help=argparse.SUPPRESS)
     ap.add_argument("--edges", help=argparse.SUPPRESS)
     ap.add_argument("--pecanpy-num-walks", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--peer-max-starts", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         fn = {"graphrec": worker_graphrec, "pecanpy": worker_pecanpy, "fastnode2vec": worker_fastnode2vec}[a.worker]
         print(json.dumps(fn(a.edges, a, a.mode)))
         return
     a.pecanpy_num_walks = {k: int(v) for k, v in (x.split("=") for x in a.peer_num_walks.split(",") if x)}
+    a.peer_starts = {k: int(v) for k, v in (x.split("=") for x in a.peer_starts.split(",") if x)}
     graphs = make_graphs(a.graphs.split(","))
     pythons = {"graphrec": Path(sys.executable)}
     vers = {"graphrec": versions(Path(sys.executable), ["numpy", "numba", "graphrec"])}

@@ -54,6 +54,8 @@ class EGESConfig:
         recent: Items pooled by ``mean_recent``. Default 5.
         decay: Weight ``decay ** age`` of older items when pooling. Default 1.
         similarity: ``cosine`` or ``dot``. Default ``cosine``.
+        num_threads: torch threads while training; None keeps torch's setting. On a shared machine 1 is often
+            fastest (small sparse minibatches gain little from intra-op threads). Default None.
         seed: Seed of walks, pairs, negatives and initialisation. Default 0.
     """
 
@@ -77,10 +79,13 @@ class EGESConfig:
     recent: int = 5
     decay: float = 1.0
     similarity: Literal["cosine", "dot"] = "cosine"
+    num_threads: int | None = None
     seed: int = 0
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first out-of-range value."""
+        if self.num_threads is not None:
+            check_range(self, "num_threads", 1)
         for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
                           ("epochs", 1), ("num_negatives", 1), ("batch_size", 1), ("max_side_values", 1),
                           ("graph_window", 1), ("recent", 1), ("seed", 0)):
@@ -242,7 +247,13 @@ class EGES(EmbeddingRecommender):
         self.field_names_ = [] if side_info is None else side_info.field_names
         walker = RandomWalker(graph, cfg.p, cfg.q)
         t0 = time.perf_counter()
-        losses = self._train(walker)
+        threads = torch.get_num_threads()
+        try:
+            if cfg.num_threads is not None:
+                torch.set_num_threads(cfg.num_threads)
+            losses = self._train(walker)
+        finally:
+            torch.set_num_threads(threads)
         self.vocab_ = graph.vocab
         self.walked_ = np.zeros(graph.num_nodes, dtype=bool)
         self.walked_[walker.starts] = True

@@ -15,7 +15,7 @@ from graphrec.sequences import csr_from_lengths
 from walks import kernels
 from walks.eges import EGES, GES, EGESNet, side_matrices
 
-FAST = {"embedding_dim": 16, "num_walks": 4, "walk_length": 10, "epochs": 1, "batch_size": 512}
+FAST = {"embedding_dim": 16, "num_walks": 4, "walk_length": 10, "epochs": 1, "batch_size": 512, "num_threads": 1}
 
 
 def _field(name: str, rows: list[list[int]], num_values: int) -> SideField:
@@ -89,7 +89,7 @@ def test_cold_start_quality_on_synthetic() -> None:
     """Held-out cold items: their side-information vectors lie nearer warm items of the same category."""
     data = datasets.load("synthetic", num_users=400, num_items=200, num_categories=4, seed=2)
     split = data.split()
-    model = EGES(**{**FAST, "num_walks": 10, "epochs": 2}).fit(split)
+    model = EGES(**{**FAST, "num_walks": 10, "epochs": 2, "batch_size": 1024}).fit(split)
     emb = model.item_embeddings()
     cold = emb.known & ~model.walked_
     assert cold.sum() >= 3
