@@ -93,8 +93,8 @@ class RandomWalker:
             raise ConfigError(f"num_walks must be an integer >= 1 (got {num_walks!r})")
         if not isinstance(walk_length, int | np.integer) or walk_length < 2:
             raise ConfigError(f"walk_length must be an integer >= 2 (got {walk_length!r})")
-        if not isinstance(seed, int | np.integer) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer (got {seed!r})")
+        if not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
+            raise ConfigError(f"seed must be an integer in [0, 2**63) (got {seed!r})")
         if self.num_starts == 0:
             raise DataError("the graph has no edge with positive weight: there is nowhere to walk")
 
