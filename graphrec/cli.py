@@ -384,7 +384,7 @@ def train(model_name: str, out: str, config_path: str | None, overrides: tuple[s
                "test": evaluate(model, split.test, item_counts=counts), "dataset": ds.name,
                "protocol": split.protocol, "fit_for_test": "train"}
     model.save(out, metrics=metrics, seed=seed, data_hash=ds.data_hash)
-    if index and hasattr(model, "item_embeddings"):
+    if index and hasattr(model, "build_index"):
         _build_index(model, Path(out))
     click.echo(f"{model_name} on {ds.name}: valid {summarize(metrics['valid'])} | test {summarize(metrics['test'])}")
     click.echo(f"saved -> {out}")
@@ -392,9 +392,7 @@ def train(model_name: str, out: str, config_path: str | None, overrides: tuple[s
 
 def _build_index(model: Any, run_dir: Path) -> None:
     """Add ``index/`` (Faiss) to a finished run directory, atomically."""
-    from graphrec.index import FaissIndex
-
-    FaissIndex.build(model.item_embeddings()).save(run_dir / "index")
+    model.build_index().save(run_dir / "index")
 
 
 # ---------------------------------------------------------------------- recall

@@ -20,7 +20,6 @@ def run_demo(out: Path, seed: int = 0) -> str:
     recall beside popularity and item-KNN -> print a table. Returns the report text."""
     from graphrec import datasets
     from graphrec.build import build_item_graph
-    from graphrec.index import FaissIndex
 
     lines = []
     t0 = time.perf_counter()
@@ -46,8 +45,8 @@ def run_demo(out: Path, seed: int = 0) -> str:
         m = evaluate(model, split.test, item_counts=counts)
         rows.append({**m, "model": name, "fit_seconds": fit_s, "fit_for_test": "train"})
         model.save(out / name)
-        if hasattr(model, "item_embeddings"):
-            index = FaissIndex.build(model.item_embeddings())
+        if hasattr(model, "build_index"):
+            index = model.build_index()
             index.save(out / name / "index")
             some = split.vocab.ids[:1].tolist()
             hits = index.search_items(some, k=5)

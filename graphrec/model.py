@@ -201,6 +201,16 @@ class EmbeddingRecommender(Recommender):
         fields = {f.name for f in dataclasses.fields(QueryConfig)}
         return QueryConfig(**{k: getattr(self.config, k) for k in fields if hasattr(self.config, k)})
 
+    def index_metric(self) -> str:
+        """The Faiss metric that ranks like :meth:`score`: ``cosine`` or ``ip`` (inner product)."""
+        return "cosine" if self._query().similarity == "cosine" else "ip"
+
+    def build_index(self, **params: Any) -> Any:
+        """A :class:`~graphrec.index.FaissIndex` over the item vectors with the metric :meth:`score` uses."""
+        from graphrec.index import FaissIndex
+
+        return FaissIndex.build(self.item_embeddings(), **{"metric": self.index_metric(), **params})
+
     def user_embeddings(self, histories: Sequences) -> NDArray[np.float32]:
         q = self._query()
         vecs = self._normalised() if q.similarity == "cosine" else self.item_embeddings().vectors
