@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> None:
         auc = link_prediction_auc(model.item_embeddings(), pos, neg)
         rows.append({"model": name, "auc": auc, "fit_seconds": time.perf_counter() - t0})
         logging.getLogger(__name__).info("%s: AUC %.4f", name, auc)
-    meta = {"command": " ".join(shlex.quote(x) for x in sys.argv), "dataset": a.dataset, "graph": repr(graph),
+    argv_used = sys.argv[1:] if argv is None else argv
+    command = "python -m walks.linkpred " + " ".join(shlex.quote(x) for x in argv_used)
+    meta = {"command": command, "dataset": a.dataset, "graph": repr(graph),
             "held_out": len(pos), "machine": platform.platform(), "load": list(__import__("os").getloadavg())}
     out = Path(a.out)
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
