@@ -24,8 +24,9 @@ class Embeddings:
         vocab: Item vocabulary (``N`` items).
         vectors: ``float32[N + 1, dim]``; row ``i`` is item index ``i``, row 0 (padding) is zero.
         config: Free-form description of how the vectors were made (model name, resolved config ...).
-        known: Optional ``bool[N + 1]``: items that actually received a trained vector (others are zero or
-            inferred, e.g. cold-start items from side info). Recall never returns padding.
+        known: Optional ``bool[N + 1]``: items that have a usable vector, trained or inferred (e.g. a cold-start
+            item's vector from its side info). Rows marked False (items a model never saw and cannot infer) are
+            zero and are never recommended or indexed. Recall never returns padding.
     """
 
     vocab: ItemVocab
