@@ -34,15 +34,15 @@ VARIANTS: dict[str, tuple[str, str, list[str]]] = {
     "ml1m_ssm": ("ML-1M", "SASRec sampled softmax (256 uniform, log-Q)", [*ML1M, "--set", "loss=sampled_softmax",
                                                                           "--set", "max_minutes=45"]),
     "ml1m_fusion": ("ML-1M", "SASRec-CE + graph fusion (gnn encoder, gate)", [*ML1M, "--model", "fusion",
-                                                                             "--set", "max_minutes=45"]),
+                                                                             "--set", "max_minutes=70"]),
     "beauty_bce": ("Beauty", "SASRec-BCE (1 negative, the original)", [*BEAUTY, "--set", "loss=bce",
                                                                        "--set", "max_minutes=45"]),
     "beauty_ce": ("Beauty", "SASRec-CE", [*BEAUTY, "--set", "max_minutes=45"]),
     "beauty_ssm": ("Beauty", "SASRec sampled softmax (256 uniform, log-Q)", [*BEAUTY, "--set", "loss=sampled_softmax",
                                                                              "--set", "max_minutes=45"]),
-    "beauty_side": ("Beauty", "SASRec-CE + side info", [*BEAUTY, "--set", "side_info=true", "--set", "max_minutes=45"]),
-    "beauty_fusion": ("Beauty", "SASRec-CE + graph fusion (gnn encoder, gate)", [*BEAUTY, "--model", "fusion",
-                                                                                 "--set", "max_minutes=45"]),
+    "beauty_side": ("Beauty", "SASRec-CE + side info", [*BEAUTY, "--set", "side_info=true", "--set", "max_minutes=40"]),
+    "beauty_fusion": ("Beauty", "SASRec-CE + graph fusion (gnn encoder, gate, top-20 graph)",
+                      [*BEAUTY, "--model", "fusion", "--set", "graph_top_k=20", "--set", "max_minutes=40"]),
 }
 
 
@@ -70,6 +70,14 @@ def render(runs: Path) -> str:
         t, h = r["test"], r["history"]
         lines.append(f"| {ds} | {label} | {t['HR@10']:.4f} | {t['NDCG@10']:.4f} | {len(h['epoch'])} | "
                      f"{h['best_epoch'][0]} | {r['fit_seconds'] / 60:.0f} | {cmd} |")
+    lines += ["", "## Validation NDCG@10 by epoch (the equal-epoch comparison)", "",
+              "| dataset | variant | " + " | ".join(f"ep {e}" for e in range(1, 11)) + " |",
+              "|---|---|" + "---:|" * 10]
+    for name, (ds, label, _) in VARIANTS.items():
+        path = runs / f"{name}.json"
+        if path.exists():
+            v = json.loads(path.read_text())["history"]["valid_ndcg10"][:10]
+            lines.append(f"| {ds} | {label} | " + " | ".join(f"{x:.4f}" for x in v) + " |" * (11 - len(v)))
     return "\n".join(lines) + "\n"
 
 
