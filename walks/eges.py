@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numba
 import numpy as np
 import torch
 from numpy.typing import NDArray
@@ -21,6 +22,7 @@ from graphrec.model import EmbeddingRecommender
 from graphrec.sideinfo import SideInfo
 from graphrec.split import Split
 from walks import kernels
+from walks.eges_kernel import keep_probabilities, train_walks
 from walks.generate import RandomWalker
 from walks.models import check_range, train_graph
 
@@ -36,38 +38,43 @@ class EGESConfig:
     Attributes:
         embedding_dim: Dimension of every item and side-information embedding. Default 64.
         num_walks: Walks per node with outgoing edges, per epoch (fresh walks every epoch). Default 10.
-        walk_length: Nodes per walk. Default 20.
-        window_size: Skip-gram window over the walks (shrunk at random per centre, as word2vec). Default 3.
-        epochs: Passes; each walks the graph anew. Default 2.
+        walk_length: Nodes per walk. Default 40.
+        window_size: Skip-gram window over the walks (shrunk at random per centre, as word2vec). Default 5.
+        epochs: Passes; each walks the graph anew. Default 5.
         num_negatives: Negative contexts per positive pair, drawn from the unigram distribution. Default 5.
         ns_exponent: Exponent of the unigram distribution. Default 0.75.
-        batch_size: Pairs per minibatch. Default 8192.
-        lr: SparseAdam learning rate. Default 0.01.
+        sample: Down-sampling threshold of frequent nodes (0 = off); None = ``min(1e-3, 1 / n)`` for ``n``
+            walked nodes, as :class:`~walks.DeepWalkConfig`. Default None.
+        alpha: Initial SGD learning rate, decayed linearly to ``min_alpha`` (word2vec). Default 0.025.
+        min_alpha: Final learning rate. Default 1e-4.
         max_side_values: Values kept per item and field (multi-valued fields are averaged). Default 32.
         p: Return parameter of the walks (1 with ``q = 1`` = first-order walks). Default 1.
         q: In-out parameter of the walks. Default 1.
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
         graph_weighting: ``count`` or ``inverse_distance``. Default ``count``.
         graph_directed: Directed (transition) graph instead of co-occurrence. Default False.
-        chunk_steps: Walk steps per chunk (pairs are built and shuffled per chunk: bounded memory). Default 2**22.
+        chunk_steps: Walk steps per chunk (walks are generated and trained chunk by chunk: bounded memory).
+            Default 2**22.
         pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``last``.
         recent: Items pooled by ``mean_recent``. Default 5.
         decay: Weight ``decay ** age`` of older items when pooling. Default 1.
         similarity: ``cosine`` or ``dot``. Default ``cosine``.
-        num_threads: torch threads while training; None keeps torch's setting. On a shared machine 1 is often
-            fastest (small sparse minibatches gain little from intra-op threads). Default None.
+        num_threads: numba threads while training (Hogwild: several threads are not bit-identical); None keeps
+            numba's setting. Default None.
+        deterministic: Train on one thread: identical vectors for identical seeds. Default False.
         seed: Seed of walks, pairs, negatives and initialisation. Default 0.
     """
 
     embedding_dim: int = 64
     num_walks: int = 10
-    walk_length: int = 20
-    window_size: int = 3
-    epochs: int = 2
+    walk_length: int = 40
+    window_size: int = 5
+    epochs: int = 5
     num_negatives: int = 5
     ns_exponent: float = 0.75
-    batch_size: int = 8192
-    lr: float = 0.01
+    sample: float | None = None
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
     max_side_values: int = 32
     p: float = 1.0
     q: float = 1.0
@@ -80,6 +87,7 @@ class EGESConfig:
     decay: float = 1.0
     similarity: Literal["cosine", "dot"] = "cosine"
     num_threads: int | None = None
+    deterministic: bool = False
     seed: int = 0
 
     def validate(self) -> None:
@@ -87,11 +95,14 @@ class EGESConfig:
         if self.num_threads is not None:
             check_range(self, "num_threads", 1)
         for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
-                          ("epochs", 1), ("num_negatives", 1), ("batch_size", 1), ("max_side_values", 1),
+                          ("epochs", 1), ("num_negatives", 1), ("max_side_values", 1),
                           ("graph_window", 1), ("recent", 1), ("seed", 0)):
             check_range(self, name, low)
         check_range(self, "chunk_steps", self.walk_length)
-        check_range(self, "lr", 0.0, 10.0, low_open=True)
+        check_range(self, "alpha", 0.0, 10.0, low_open=True)
+        check_range(self, "min_alpha", 0.0, self.alpha)
+        if self.sample is not None:
+            check_range(self, "sample", 0.0, 1.0)
         check_range(self, "ns_exponent", -2.0, 2.0)
         check_range(self, "decay", 0.0, 1.0, low_open=True)
         check_range(self, "p", 0.0, 1e6, low_open=True)
@@ -133,6 +144,18 @@ def side_matrices(side_info: SideInfo | None, num_items: int,
         mats.append(mat)
         sizes.append(f.num_values)
     return mats, sizes
+
+
+def _side_rows(mats: list[NDArray[np.int64]], table_sizes: list[int],
+               num_nodes: int) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Side values as rows of the concatenated side tables: ``int32[num_nodes, sum k_f]`` (-1 = none) and the
+    column offsets ``int64[F + 1]`` of every field."""
+    if not mats:
+        return np.full((num_nodes, 1), -1, dtype=np.int32), np.zeros(1, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(table_sizes)[:-1]])
+    side = np.concatenate([np.where(m > 0, m + off, -1) for m, off in zip(mats, offsets, strict=True)], axis=1)
+    field_cols = np.concatenate([[0], np.cumsum([m.shape[1] for m in mats])]).astype(np.int64)
+    return np.ascontiguousarray(side, dtype=np.int32), field_cols
 
 
 class EGESNet(nn.Module):
@@ -205,9 +228,12 @@ class EGESNet(nn.Module):
 class EGES(EmbeddingRecommender):
     """EGES (Wang et al., KDD 2018, "Billion-scale commodity embedding for e-commerce recommendation").
 
-    Walks on the item graph give (centre, context) pairs (numba); a PyTorch model learns an embedding per item
-    and per side-information value, mixed per item by learned attention, with skip-gram negative sampling and
-    sparse gradients (SparseAdam). Items with side information but no interaction (cold start) get the average
+    Walks on the item graph (numba) are trained chunk by chunk by a numba SGD kernel with hand-derived
+    gradients (:mod:`walks.eges_kernel`): an embedding per item and per side-information value, mixed per item
+    by learned attention, with skip-gram negative sampling, Hogwild over threads (``deterministic=True`` for
+    one thread and reproducible vectors). :class:`EGESNet` holds the weights and is the PyTorch reference
+    implementation of the forward pass and loss (the tests check the kernel's gradients against autograd).
+    Items with side information but no interaction (cold start) get the average
     of their side embeddings, as in the paper, and are recommendable (``known`` true).
 
     Args:
@@ -247,54 +273,64 @@ class EGES(EmbeddingRecommender):
         self.field_names_ = [] if side_info is None else side_info.field_names
         walker = RandomWalker(graph, cfg.p, cfg.q)
         t0 = time.perf_counter()
-        threads = torch.get_num_threads()
+        threads = numba.get_num_threads()
         try:
-            if cfg.num_threads is not None:
-                torch.set_num_threads(cfg.num_threads)
-            losses = self._train(walker)
+            if cfg.deterministic or cfg.num_threads is not None:
+                wanted = 1 if cfg.deterministic else int(cfg.num_threads or 1)
+                numba.set_num_threads(min(wanted, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+            losses, pairs = self._train(walker, mats)
         finally:
-            torch.set_num_threads(threads)
+            numba.set_num_threads(threads)
         self.vocab_ = graph.vocab
         self.walked_ = np.zeros(graph.num_nodes, dtype=bool)
         self.walked_[walker.starts] = True
-        self.history_ = {"epoch_losses": losses, "train_seconds": time.perf_counter() - t0}
+        seconds = time.perf_counter() - t0
+        self.history_ = {"epoch_losses": losses, "train_seconds": seconds, "pairs": pairs,
+                         "pairs_per_second": pairs / seconds if seconds > 0 else None}
         self._set_embeddings()
         return self
 
-    def _train(self, walker: RandomWalker) -> list[float]:
+    def _train(self, walker: RandomWalker, mats: list[NDArray[np.int64]]) -> tuple[list[float], int]:
+        """Walk, down-sample and train chunk by chunk with the numba kernel, in place on the net's weights."""
         cfg = self.config
         net = self.net_
-        opt = torch.optim.SparseAdam(list(net.parameters()), lr=cfg.lr)
-        gen = torch.Generator().manual_seed(cfg.seed)
+        d = cfg.embedding_dim
+        item_emb, context = net.item.weight.detach().numpy(), net.context.weight.detach().numpy()
+        attn = net.attn.weight.detach().numpy()
+        tables = [bag.weight.detach().numpy() for bag in net.fields]
+        side_emb = np.ascontiguousarray(np.concatenate(tables) if tables else np.zeros((1, d), np.float32))
+        side, field_cols = _side_rows(mats, [len(t) for t in tables], walker.graph.num_nodes)
+        present = net.present.numpy()
+        # one round of walks estimates node frequencies (down-sampling and the negative distribution)
         walks, lengths = walker.walk_range(0, walker.num_starts, cfg.walk_length, cfg.seed)
-        counts = kernels.token_counts(walks, lengths, walker.graph.num_nodes).astype(np.float64)
-        noise = torch.from_numpy(np.cumsum(counts ** cfg.ns_exponent * (counts > 0)))
-        noise /= noise[-1].clone()
+        counts = kernels.token_counts(walks, lengths, walker.graph.num_nodes)
+        sample = cfg.sample if cfg.sample is not None else min(1e-3, 1.0 / max(walker.num_starts, 1))
+        keep = keep_probabilities(counts, sample)
+        noise = (counts.astype(np.float64) ** cfg.ns_exponent * (counts > 0)).astype(np.float32)
+        neg_prob, neg_alias = kernels.build_alias(np.array([0, len(noise)], dtype=np.int64), noise)
         total = cfg.num_walks * walker.num_starts
         per_chunk = max(1, cfg.chunk_steps // cfg.walk_length)
-        losses = []
+        losses, num_pairs = [], 0
         for epoch in range(cfg.epochs):
-            t0, run, batches = time.perf_counter(), 0.0, 0
+            t0, run, pairs = time.perf_counter(), 0.0, 0
             for first in range(epoch * total, (epoch + 1) * total, per_chunk):
                 count = min(per_chunk, (epoch + 1) * total - first)
                 walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
-                centers, contexts = kernels.skipgram_pairs(walks, lengths, cfg.window_size, True, cfg.seed, first)
-                order = torch.randperm(len(centers), generator=gen)
-                c_all, x_all = torch.from_numpy(centers).long()[order], torch.from_numpy(contexts).long()[order]
-                for s in range(0, len(order), cfg.batch_size):
-                    c, x = c_all[s:s + cfg.batch_size], x_all[s:s + cfg.batch_size]
-                    u = torch.rand(len(c) * cfg.num_negatives, generator=gen, dtype=torch.float64)
-                    neg = torch.searchsorted(noise, u, right=True).clamp_max(len(noise) - 1).view(len(c), -1)
-                    opt.zero_grad()
-                    loss = net.loss(c, x, neg)
-                    loss.backward()
-                    opt.step()
-                    run += float(loss.detach())
-                    batches += 1
-            losses.append(run / max(batches, 1))
-            log.info("%s epoch %d/%d: loss %.4f (%d batches, %.1fs)", self.name, epoch + 1, cfg.epochs,
-                     losses[-1], batches, time.perf_counter() - t0)
-        return losses
+                loss, n = train_walks(walks, lengths, first, cfg.epochs * total, cfg.window_size, cfg.num_negatives,
+                                      cfg.alpha, cfg.min_alpha, keep, neg_prob, neg_alias, item_emb, side_emb, side,
+                                      field_cols, present, attn, context, self.attention, cfg.seed)
+                run += loss
+                pairs += n
+            losses.append(run / max(pairs, 1))
+            num_pairs += pairs
+            log.info("%s epoch %d/%d: loss %.4f per pair (%d pairs, %.1fs, %.2f M pairs/s)", self.name, epoch + 1,
+                     cfg.epochs, losses[-1], pairs, time.perf_counter() - t0,
+                     pairs / max(time.perf_counter() - t0, 1e-9) / 1e6)
+        start = 0
+        for table in tables:  # write the trained side tables back into the net
+            table[:] = side_emb[start:start + len(table)]
+            start += len(table)
+        return losses, num_pairs
 
     def _set_embeddings(self) -> None:
         """Vectors for every item: ``H_v`` for walked items, side information alone for cold items."""

@@ -13,9 +13,10 @@ from graphrec.build import build_item_graph
 from graphrec.model import load_model
 from graphrec.sequences import csr_from_lengths
 from walks import kernels
-from walks.eges import EGES, GES, EGESNet, side_matrices
+from walks.eges import EGES, GES, EGESNet, _side_rows, side_matrices
+from walks.eges_kernel import center_step
 
-FAST = {"embedding_dim": 16, "num_walks": 4, "walk_length": 10, "epochs": 1, "batch_size": 512, "num_threads": 1}
+FAST = {"embedding_dim": 16, "num_walks": 4, "walk_length": 10, "epochs": 1, "deterministic": True}
 
 
 def _field(name: str, rows: list[list[int]], num_values: int) -> SideField:
@@ -89,7 +90,7 @@ def test_cold_start_quality_on_synthetic() -> None:
     """Held-out cold items: their side-information vectors lie nearer warm items of the same category."""
     data = datasets.load("synthetic", num_users=400, num_items=200, num_categories=4, seed=2)
     split = data.split()
-    model = EGES(**{**FAST, "num_walks": 10, "epochs": 2, "batch_size": 1024}).fit(split)
+    model = EGES(**{**FAST, "num_walks": 10, "epochs": 2}).fit(split)
     emb = model.item_embeddings()
     cold = emb.known & ~model.walked_
     assert cold.sum() >= 3
@@ -129,3 +130,56 @@ def test_pairs_kernel_windows() -> None:
 def test_eges_net_without_side_info() -> None:
     net = EGESNet(5, [], [], 4)
     assert net(torch.tensor([1, 2])).shape == (2, 4)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_kernel_gradients_match_autograd(toy: tuple, attention: bool) -> None:
+    """One SGD step of the numba kernel equals ``w - lr * grad`` of the PyTorch reference loss (autograd)."""
+    graph, side = toy
+    mats, sizes = side_matrices(side, 6, max_values=8)
+    torch.manual_seed(0)
+    net = EGESNet(6, mats, sizes, 8, attention=attention)
+    with torch.no_grad():  # non-trivial attention and context vectors
+        net.attn.weight.normal_()
+        net.context.weight.normal_(std=0.3)
+        for p in (net.item.weight, *[b.weight for b in net.fields]):
+            p.normal_(std=0.3)
+    c, ctx, neg, lr = 2, [3, 4], [[1, 5], [6, 2]], 0.05
+    h = net(torch.tensor([c]))[0]
+    pos = net.context(torch.tensor(ctx)) @ h
+    negs = net.context(torch.tensor(neg).view(-1)) @ h
+    loss = -(torch.nn.functional.logsigmoid(pos).sum() + torch.nn.functional.logsigmoid(-negs).sum())
+    loss.backward()
+    params = [net.item.weight, *[b.weight for b in net.fields], net.attn.weight, net.context.weight]
+    expect = [(p.detach() - lr * (p.grad.to_dense() if p.grad is not None else 0)).numpy() for p in params]
+
+    item, ctx_w, attn = (x.detach().numpy().copy() for x in (net.item.weight, net.context.weight, net.attn.weight))
+    tables = [b.weight.detach().numpy() for b in net.fields]
+    side_emb = np.concatenate(tables).copy()
+    rows, cols = _side_rows(mats, [len(t) for t in tables], 7)
+    got_loss = center_step(c, np.array(ctx), np.array(neg), lr, item, side_emb, rows, cols, net.present.numpy(),
+                           attn, ctx_w, attention)
+    assert got_loss == pytest.approx(float(loss.detach()), rel=1e-5)
+    split_at = np.cumsum([len(t) for t in tables])[:-1]
+    got = [item, *np.split(side_emb, split_at), attn, ctx_w]
+    for e, g in zip(expect, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expect[-1], net.context.weight.detach().numpy())  # the step did change something
+    if attention:
+        assert not np.allclose(attn, net.attn.weight.detach().numpy())
+
+
+def test_deterministic_mode_is_reproducible(toy: tuple) -> None:
+    graph, _ = toy
+    a = EGES(**FAST, seed=5).fit_graph(graph).item_embeddings().vectors
+    b = EGES(**FAST, seed=5).fit_graph(graph).item_embeddings().vectors
+    c = EGES(**FAST, seed=6).fit_graph(graph).item_embeddings().vectors
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_training_lowers_the_loss() -> None:
+    split = datasets.load("synthetic", num_users=300, num_items=150, num_categories=4, seed=3).split()
+    model = EGES(**{**FAST, "epochs": 3, "num_walks": 5}).fit(split)
+    losses = model.history_["epoch_losses"]
+    assert losses[-1] < losses[0] and model.history_["pairs"] > 0
