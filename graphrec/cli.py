@@ -416,9 +416,11 @@ def recall(run_dir: str, item_ids: tuple[str, ...], history: str | None, batch_p
         raise click.UsageError("give exactly one of --item, --history or --batch")
     frame = run_recall(run_dir, list(item_ids), history, batch_path, k, unknown)
     if out:
-        from graphrec.recall_cli import write_results
+        from graphrec.recall import write_recall
 
-        write_results(frame, out)
+        if Path(out).suffix.lower() not in (".parquet", ".json", ".jsonl"):
+            raise click.UsageError(f"--out must end in .parquet, .json or .jsonl (got {out})")
+        write_recall(frame, out)
         click.echo(f"{len(frame)} rows -> {out}")
     else:
         click.echo(frame.to_string(index=False))

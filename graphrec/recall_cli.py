@@ -6,7 +6,6 @@ Models with item vectors and a Faiss index (``RUN_DIR/index``) answer from the i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +17,7 @@ from graphrec.errors import DataError
 from graphrec.model import Recommender, load_model
 from graphrec.sequences import Sequences, csr_from_lengths
 
-__all__ = ["run_recall", "write_results", "parse_history"]
+__all__ = ["run_recall", "parse_history"]
 
 
 def parse_history(text: str) -> list[str]:
@@ -85,17 +84,3 @@ def _recall(model: Recommender, index: Any, seqs: Sequences, queries: list[str],
         rows.extend({"query": q, "rank": r + 1, "item": e, "score": float(s)}
                     for r, (e, s) in enumerate(zip(ext.tolist(), scs[ok].tolist(), strict=True)))
     return pd.DataFrame(rows, columns=["query", "rank", "item", "score"])
-
-
-def write_results(frame: pd.DataFrame, out: str | Path) -> None:
-    """Write recall results as parquet (``.parquet``) or JSON records, atomically."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if out.suffix in (".parquet", ".pq"):
-        frame.assign(item=frame["item"].astype(str)).to_parquet(tmp, index=False)
-    elif out.suffix == ".json":
-        frame.to_json(tmp, orient="records", indent=1)
-    else:
-        raise DataError(f"--out must end in .parquet or .json (got {out.name})")
-    os.replace(tmp, out)

@@ -189,8 +189,9 @@ def test_recall_batch_to_json(run_dir: Path, synth_csv: Path, tmp_path: Path) ->
     items = [str(x) for x in pd.read_csv(synth_csv)["item"].unique()[:3]]
     (tmp_path / "h.txt").write_text(f"{items[0]},{items[1]}\n{items[2]}\n")
     run("recall", "--model", run_dir, "--batch", tmp_path / "h.txt", "-k", 2, "--out", tmp_path / "r.json")
-    rows = json.loads((tmp_path / "r.json").read_text())
-    assert len(rows) == 4 and {r["query"] for r in rows} == {f"{items[0]},{items[1]}", items[2]}
+    rows = json.loads((tmp_path / "r.json").read_text())  # one record per query: {"query", "items", "scores"}
+    assert [r["query"] for r in rows] == [f"{items[0]},{items[1]}", items[2]]
+    assert all(len(r["items"]) == 2 and len(r["scores"]) == 2 for r in rows)
 
 
 def test_train_writes_a_complete_run_directory(run_dir: Path) -> None:
