@@ -122,8 +122,7 @@ def run_case(kind: str, n: int, args: argparse.Namespace, grid: dict[str, dict[s
     exact, exact_info = build(index_type="flat")
     truth = exact.search(queries, K)[0]
     measure(exact, exact_info, None)
-    for kind_ in ("hnsw", "ivf_flat", "ivf_pq"):
-        settings = grid[kind_]
+    for kind_, settings in grid.items():
         if kind_ == "hnsw":
             for m in settings["hnsw_m"]:
                 index, info = build(index_type="hnsw", hnsw_m=m)
@@ -244,6 +243,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="Faiss threads (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per setting; the best counts")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ef-search", type=int, nargs="+", help="HNSW efSearch values (override the grid)")
+    parser.add_argument("--nprobe", type=int, nargs="+", help="IVF nprobe values (override the grid)")
+    parser.add_argument("--index-types", nargs="+", default=["hnsw", "ivf_flat", "ivf_pq"],
+                        choices=["hnsw", "ivf_flat", "ivf_pq"], help="approximate indexes to run (default all)")
     parser.add_argument("--out", type=Path, help="results stem (default benchmarks/results/faiss_index[_quick])")
     parser.add_argument("--render-only", action="store_true", help="rewrite the markdown from the JSON")
     args = parser.parse_args()
@@ -257,11 +260,17 @@ def main() -> None:
     sizes = args.sizes or ([20_000] if args.quick else [100_000, 1_000_000])
     if args.quick:
         args.queries = min(args.queries, 500)
-    grid = QUICK if args.quick else FULL
+    grid = {kind: dict(settings) for kind, settings in (QUICK if args.quick else FULL).items()
+            if kind in args.index_types}
+    if args.ef_search and "hnsw" in grid:
+        grid["hnsw"]["ef_search"] = args.ef_search
+    for kind in ("ivf_flat", "ivf_pq"):
+        if args.nprobe and kind in grid:
+            grid[kind]["nprobe"] = args.nprobe
     meta = {"command": " ".join(["python", *sys.argv]), "machine": machine(), "nproc": os.cpu_count(),
             "uptime_start": uptime(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"), "queries": args.queries,
-            "threads": args.threads, "repeats": args.repeats, "k": K,
+            "threads": args.threads, "repeats": args.repeats, "k": K, "grid": grid,
             "auto_params": {n: auto_index_params(n, DIM, IndexConfig()) for n in sizes}}
     result: dict[str, Any] = {"meta": meta, "rows": []}
     for n in sizes:
