@@ -47,6 +47,8 @@ class EGESConfig:
             walked nodes, as :class:`~walks.DeepWalkConfig`. Default None.
         alpha: Initial SGD learning rate, decayed linearly to ``min_alpha`` (word2vec). Default 0.025.
         min_alpha: Final learning rate. Default 1e-4.
+        item_attention: Initial attention logit of the item's own embedding (the side fields start at 0), so
+            ``exp(item_attention)`` is its initial weight relative to one field. Default 0.
         max_side_values: Values kept per item and field (multi-valued fields are averaged). Default 32.
         p: Return parameter of the walks (1 with ``q = 1`` = first-order walks). Default 1.
         q: In-out parameter of the walks. Default 1.
@@ -75,6 +77,7 @@ class EGESConfig:
     sample: float | None = None
     alpha: float = 0.025
     min_alpha: float = 1e-4
+    item_attention: float = 0.0
     max_side_values: int = 32
     p: float = 1.0
     q: float = 1.0
@@ -104,6 +107,7 @@ class EGESConfig:
         if self.sample is not None:
             check_range(self, "sample", 0.0, 1.0)
         check_range(self, "ns_exponent", -2.0, 2.0)
+        check_range(self, "item_attention", -20.0, 20.0)
         check_range(self, "decay", 0.0, 1.0, low_open=True)
         check_range(self, "p", 0.0, 1e6, low_open=True)
         check_range(self, "q", 0.0, 1e6, low_open=True)
@@ -266,10 +270,13 @@ class EGES(EmbeddingRecommender):
         cfg.validate()
         side_info = side_info if side_info is not None else graph.side_info
         if side_info is None:
-            log.warning("%s: no side information; this is DeepWalk with a PyTorch skip-gram", self.name)
+            log.warning("%s: no side information; this is DeepWalk with the EGES skip-gram kernel", self.name)
         torch.manual_seed(cfg.seed)
         mats, sizes = side_matrices(side_info, graph.num_items, cfg.max_side_values)
         self.net_ = EGESNet(graph.num_items, mats, sizes, cfg.embedding_dim, attention=self.attention)
+        if self.attention:
+            with torch.no_grad():
+                self.net_.attn.weight[:, 0] = cfg.item_attention
         self.field_names_ = [] if side_info is None else side_info.field_names
         walker = RandomWalker(graph, cfg.p, cfg.q)
         t0 = time.perf_counter()
