@@ -8,12 +8,15 @@ Scores are similarities, higher is better, for every metric: the inner product f
 the right with item ``-1`` and score ``-inf`` where fewer than ``k`` items could be returned (approximate
 indexes may find fewer, and excluded items are removed); the external-id API drops the padding.
 
-Choice of index when ``index_type="auto"`` (see :func:`auto_index_params`): exact ``flat`` search up to
-``FLAT_MAX_ITEMS`` indexed items, IVF-Flat above (``nlist`` a power of two near ``4 * sqrt(n)``, ``nprobe =
-max(16, nlist // 256)``), the setting that reached recall@50 >= 0.98 at >= 10x the exact speed on 1M
-clustered 64-d vectors in ``benchmarks/results/faiss_index.md``. No index reaches that on structureless
-(isotropic gaussian) vectors, where nearest neighbours barely stand out. HNSW and IVF-PQ are available on
-request; IVF-PQ trades recall for memory (``pq_m`` bytes per vector with 8-bit codes instead of ``4 * dim``).
+Choice of index when ``index_type="auto"``: exact ``flat`` search up to ``FLAT_MAX_ITEMS`` (100k) indexed
+items; above, IVF-Flat with ``nlist`` a power of two near ``4 * sqrt(n)`` and ``nprobe`` calibrated at build
+time: the smallest of 1, 2, 4, ... whose recall@50 against exact search reaches ``target_recall`` (0.98) on
+256 indexed vectors used as queries. When even ``nprobe = nlist / 4`` falls short (vectors without
+neighbourhood structure, where the 50th neighbour is barely closer than a random item), exact search is used
+instead, with a warning. On 1M clustered 64-d vectors the calibrated IVF-Flat gave recall@50 >= 0.98 at far
+more than 10x the exact speed (``benchmarks/results/faiss_index.md``). HNSW (``efSearch`` calibrated the same
+way) and IVF-PQ are available on request; IVF-PQ trades recall for memory (``pq_m`` bytes per vector with
+8-bit codes instead of ``4 * dim``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ METRICS = ("ip", "cosine", "l2")
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf_flat", "ivf_pq")
 FLAT_MAX_ITEMS = 100_000
 """Catalogues up to this many indexed items get exact search under ``index_type="auto"``."""
+CALIBRATION_QUERIES, CALIBRATION_K = 256, 50
 
 Exclude = Any  # CSR pair (offsets, items), an object with .offsets/.items (Sequences), or one list per query
 
@@ -70,7 +74,12 @@ class IndexConfig:
         include_unknown: Also index rows whose ``known`` flag is false (default False).
         num_threads: Faiss OpenMP threads during build and search (default: Faiss's own, all cores).
         batch_size: Queries per Faiss call (bounds the memory of over-fetching; default 4096).
-        seed: Seed of IVF training (k-means and PQ) and of the training sample.
+        seed: Seed of IVF training (k-means and PQ) and of the training and calibration samples.
+        target_recall: When ``ef_search`` (HNSW) or ``nprobe`` (IVF) is left ``None``, the smallest value on a
+            doubling ladder (HNSW 64 to 2048, IVF 1 to ``nlist / 4``) whose recall@50
+            against exact search reaches this on 256 indexed vectors used as queries (default 0.98). If none
+            does, ``index_type="auto"`` falls back to exact search. ``None`` keeps the defaults unmeasured.
+            IVF-PQ is not calibrated: its recall is capped by the codes, not by ``nprobe``.
     """
 
     metric: Literal["ip", "cosine", "l2"] = "ip"
@@ -86,6 +95,7 @@ class IndexConfig:
     num_threads: int | None = None
     batch_size: int = 4096
     seed: int = 0
+    target_recall: float | None = 0.98
 
     def validate(self, dim: int) -> None:
         """Raise :class:`ConfigError` naming the first bad value."""
@@ -100,6 +110,8 @@ class IndexConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int | np.integer) or value < low):
                 raise ConfigError(f"{name} must be an integer >= {low} (got {value!r})")
+        if self.target_recall is not None and not 0 < self.target_recall <= 1:
+            raise ConfigError(f"target_recall must be in (0, 1] or None (got {self.target_recall!r})")
         if self.pq_nbits > 16:
             raise ConfigError(f"pq_nbits must be <= 16 (got {self.pq_nbits})")
         if self.pq_m is not None and dim % self.pq_m:
@@ -112,7 +124,8 @@ def auto_index_params(num_items: int, dim: int, config: IndexConfig | None = Non
     The rule: ``flat`` (exact) up to :data:`FLAT_MAX_ITEMS` items, ``ivf_flat`` above. Parameters left
     ``None`` in ``config`` are filled in: HNSW ``efSearch=128``; IVF ``nlist`` = the power of two nearest
     ``4 * sqrt(n)`` (at most ``n``), ``nprobe = max(16, nlist // 256)``; PQ ``pq_m`` = the largest divisor of
-    ``dim`` that is <= dim / 4.
+    ``dim`` that is <= dim / 4. These are the starting values: :meth:`FaissIndex.fit` then calibrates
+    ``efSearch``/``nprobe`` against ``target_recall`` unless they were given (see :class:`IndexConfig`).
 
     Returns:
         ``{"index_type": ..., <the parameters of that type>}``.
@@ -205,13 +218,10 @@ class FaissIndex:
             x = _normalized(x)
         start = time.perf_counter()
         with _omp_threads(cfg.num_threads):
-            index: Any = faiss.index_factory(embeddings.dim, _factory_string(params), _faiss_metric(cfg.metric))
-            if params["index_type"] == "hnsw":
-                _downcast(index.index).hnsw.efConstruction = int(params["ef_construction"])
-            ivf = _ivf(index)
-            if ivf is not None:
-                self._train_ivf(ivf, x, params)
-            index.add_with_ids(x, ids)
+            index = self._build_index(x, ids, params)
+            if cfg.target_recall is not None and params["index_type"] in ("hnsw", "ivf_flat") \
+                    and (cfg.ef_search if params["index_type"] == "hnsw" else cfg.nprobe) is None:
+                index, params = self._calibrate(index, x, ids, params)
         self.index_, self.vocab_, self.params_, self.dim_ = index, embeddings.vocab, params, embeddings.dim
         self.embeddings_, self._indexed_mask = embeddings, mask
         self._apply_search_params()
@@ -223,6 +233,55 @@ class FaissIndex:
     def build(cls, embeddings: Embeddings, **params: Any) -> FaissIndex:
         """Shorthand for ``FaissIndex(**params).fit(embeddings)``."""
         return cls(**params).fit(embeddings)
+
+    def _build_index(self, x: NDArray[np.float32], ids: NDArray[np.int64], params: dict[str, Any]) -> Any:
+        index: Any = faiss.index_factory(x.shape[1], _factory_string(params), _faiss_metric(self.config.metric))
+        if params["index_type"] == "hnsw":
+            _downcast(index.index).hnsw.efConstruction = int(params["ef_construction"])
+        ivf = _ivf(index)
+        if ivf is not None:
+            self._train_ivf(ivf, x, params)
+        index.add_with_ids(x, ids)
+        return index
+
+    def _calibrate(self, index: Any, x: NDArray[np.float32], ids: NDArray[np.int64],
+                   params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """Pick the smallest ``efSearch`` (64, 128, ...) or ``nprobe`` (1, 2, 4, ...) whose recall@50 against
+        exact search, on a sample of the indexed vectors used as queries, reaches ``target_recall``.
+
+        When no rung does (data without neighbourhood structure), ``index_type="auto"`` falls back to exact
+        search, and an explicitly chosen type keeps its last rung; both log a warning.
+        """
+        cfg, n = self.config, len(x)
+        target = float(cfg.target_recall or 0.0)
+        rng = np.random.default_rng(cfg.seed)
+        sample = x[np.sort(rng.choice(n, min(n, CALIBRATION_QUERIES), replace=False))]
+        k = min(CALIBRATION_K, n)
+        truth = ids[faiss.knn(sample, x, k, metric=_faiss_metric(cfg.metric))[1]]
+        name = "ef_search" if params["index_type"] == "hnsw" else "nprobe"
+        top = 2048 if name == "ef_search" else max(1, params["nlist"] // 4)
+        value, rec = (64 if name == "ef_search" else 1), 0.0
+        while True:
+            trial = {**params, name: value}
+            self.index_, self.params_ = index, trial
+            self._apply_search_params()
+            found = index.search(sample, k)[1]
+            rec = float(np.mean([np.isin(f, t).sum() for f, t in zip(found, truth, strict=True)])) / k
+            if rec >= target or value >= top:
+                break
+            value = min(2 * value, top)
+        trial["calibrated_recall"] = round(rec, 4)
+        if rec >= target:
+            log.info("calibrated %s=%d: recall@%d %.4f on %d sample queries", name, value, k, rec, len(sample))
+            return index, trial
+        if cfg.index_type == "auto":
+            log.warning("%s reaches only recall@%d %.4f at %s=%d on these vectors (target %.2f): using exact "
+                        "search instead", params["index_type"], k, rec, name, value, target)
+            flat = {"index_type": "flat", "fallback_from": trial}
+            return self._build_index(x, ids, flat), flat
+        log.warning("%s reaches only recall@%d %.4f at %s=%d on these vectors (target %.2f); set %s or use "
+                    "index_type='flat'", params["index_type"], k, rec, name, value, target, name)
+        return index, trial
 
     def _check_fits(self, params: dict[str, Any], n: int) -> None:
         if "nlist" in params and params["nlist"] > n:

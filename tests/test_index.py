@@ -93,6 +93,29 @@ def test_hnsw_and_ivf_recall_sanity() -> None:
     assert hnsw.params_ == {"index_type": "hnsw", "hnsw_m": 16, "ef_construction": 100, "ef_search": 64}
 
 
+def test_calibration_picks_search_params_or_falls_back_to_exact(monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(6)
+    centres = rng.standard_normal((30, DIM)).astype(np.float32) * 3
+    clustered = make_embeddings(n=3000, seed=6)
+    clustered.vectors[1:] += centres[rng.integers(0, 30, 3000)]
+    q = clustered.vectors[1:][rng.choice(3000, 100, replace=False)] + 0.1
+    truth = brute_force(clustered.vectors, q, "cosine", 50)[0]
+    ivf = FaissIndex(metric="cosine", index_type="ivf_flat", nlist=128).fit(clustered)
+    assert ivf.params_["calibrated_recall"] >= 0.98 and 1 < ivf.params_["nprobe"] <= 32
+    assert recall_at(ivf.search(q, 50)[0], truth) >= 0.95
+    hnsw = FaissIndex(metric="cosine", index_type="hnsw", hnsw_m=8).fit(clustered)
+    assert hnsw.params_["calibrated_recall"] >= 0.98 and hnsw.params_["ef_search"] >= 64
+    monkeypatch.setattr("graphrec.index.FLAT_MAX_ITEMS", 1000)
+    structureless = make_embeddings(n=3000, dim=64, seed=7)
+    auto = FaissIndex(metric="cosine").fit(structureless)  # IVF cannot reach 0.98 here: exact search instead
+    assert auto.params_["index_type"] == "flat" and auto.params_["fallback_from"]["index_type"] == "ivf_flat"
+    assert "using exact search instead" in caplog.text
+    q64 = rng.standard_normal((5, 64)).astype(np.float32)
+    np.testing.assert_array_equal(auto.search(q64, 10)[0], brute_force(structureless.vectors, q64, "cosine", 10)[0])
+    assert "calibrated_recall" not in FaissIndex(index_type="ivf_flat", nprobe=4, nlist=64).fit(structureless).params_
+
+
 def test_cosine_leaves_caller_arrays_unchanged(emb: Embeddings, queries: np.ndarray) -> None:
     vectors_before, queries_before = emb.vectors.copy(), queries.copy()
     index = FaissIndex(metric="cosine").fit(emb)
