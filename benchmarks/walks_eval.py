@@ -133,7 +133,7 @@ def merge(a: argparse.Namespace) -> None:
         loads.append(f"{part['meta']['command']} -> end: {part['meta']['uptime']}")
     order = {d: i for i, d in enumerate(a.datasets.split(","))}
     rows.sort(key=lambda r: order.get(r["dataset"], len(order)))
-    _write_recall(RESULTS / a.name, rows, "; ".join(loads))
+    _write_recall(RESULTS / a.name, rows, "(merged table; load at the end of each part) " + "; ".join(loads))
 
 
 # ---------------------------------------------------------------------------------------------- link prediction
@@ -141,6 +141,7 @@ def linkpred(a: argparse.Namespace) -> None:
     from walks import linkpred as lp
 
     args = ["--dataset", a.dataset, "--models", a.models, "--out", str(RESULTS / f"walks_linkpred_{a.dataset}")]
+    args += [x for s in a.set for x in ("--set", s)]
     started = _meta()["uptime"]
     lp.main(args)
     md = RESULTS / f"walks_linkpred_{a.dataset}.md"
@@ -257,6 +258,7 @@ def main() -> None:
     lp = sub.add_parser("linkpred")
     lp.add_argument("--dataset", default="beauty")
     lp.add_argument("--models", default="deepwalk,node2vec,ges,eges")
+    lp.add_argument("--set", action="append", default=[], help="model=key=value, passed to walks.linkpred")
     c = sub.add_parser("coldstart")
     c.add_argument("--dataset", default="beauty")
     c.add_argument("--fraction", type=float, default=0.1)
