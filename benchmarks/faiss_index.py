@@ -197,7 +197,7 @@ def render(result: dict[str, Any]) -> str:
         best = max(ok, key=lambda r: r["cpu_qps"]) if ok else None
         exact = f"{group[0]['exact_qps']:,.0f} / {group[0]['exact_cpu_qps']:,.0f}"
         if best is None:
-            out.append(f"| {key[0]} | {key[1]:,} | {exact} | none reaches 0.98 faster than exact | | | | | | no |")
+            out.append(f"| {key[0]} | {key[1]:,} | {exact} | no setting in this sweep reaches 0.98 | | | | | | no |")
             continue
         out.append(f"| {key[0]} | {key[1]:,} | {exact} | {_describe(best)} | {best['recall@50']:.4f} | "
                    f"{best['qps']:,.0f} | {best['speedup']:.1f}x | {best['cpu_qps']:,.0f} | "
