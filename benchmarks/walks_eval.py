@@ -108,18 +108,19 @@ def _write_recall(out: Path, rows: list[dict[str, Any]], started: str) -> None:
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         keys = ("HR@20", "MRR@20", "HR@10", "NDCG@10") if ds.startswith("diginetica") else (
             "HR@10", "NDCG@10", "HR@20", "NDCG@20", "Coverage@10")
-        lines += [f"## {ds}", "", "| model | query | " + " | ".join(keys) + " | valid HR@10 | fit s |",
-                  "|---|---|" + "---|" * len(keys) + "---|---|"]
+        lines += [f"## {ds}", "", "| model | query | " + " | ".join(keys)
+                  + " | valid HR@10 | fit s | 1-min load after fit |",
+                  "|---|---|" + "---|" * len(keys) + "---|---|---|"]
         for r in [*_baselines(ds), *[r for r in rows if r["dataset"] == ds]]:
             vals = " | ".join(f"{r[k]:.4f}" if k in r else "" for k in keys)
             valid = r.get("valid", {}).get("HR@10")
+            load = f"{r['load_after'][0]:.1f}" if r.get("load_after") else ""
             lines.append(f"| {r['model']} | {r.get('query', 'last')} | {vals} | "
-                         f"{'' if valid is None else f'{valid:.4f}'} | {r.get('fit_seconds', 0):.1f} |")
+                         f"{'' if valid is None else f'{valid:.4f}'} | {r.get('fit_seconds', 0):.1f} | {load} |")
         if ds in FLOOR:
+            fit = "86 (17 walks + 69 skip-gram, issue 5)" if ds == "beauty" else ""
             lines.append(f"| *floor: PecanPy 10x40 + gensim* | last | {FLOOR[ds][0]:.4f} | {FLOOR[ds][1]:.4f} |"
-                         + " |" * (len(keys) - 2) + " | 86 (Beauty, issue 5) |" if ds == "beauty" else
-                         f"| *floor: PecanPy 10x40 + gensim* | last | {FLOOR[ds][0]:.4f} | {FLOOR[ds][1]:.4f} |"
-                         + " |" * (len(keys) - 2) + " | |")
+                         + " |" * (len(keys) - 2) + f" | {fit} | |")
         lines.append("")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
