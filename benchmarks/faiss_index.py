@@ -131,12 +131,12 @@ def run_case(kind: str, n: int, args: argparse.Namespace, grid: dict[str, dict[s
             del index
         elif kind_ == "hnsw":
             for m in settings["hnsw_m"]:
-                index, info = build(index_type="hnsw", hnsw_m=m)
+                index, info = build(index_type="hnsw", hnsw_m=m, target_recall=None)
                 for ef in settings["ef_search"]:
                     measure(index.set_search_params(ef_search=ef), info, truth)
                 del index
         else:
-            index, info = build(index_type=kind_)
+            index, info = build(index_type=kind_, target_recall=None)  # the sweep sets nprobe itself
             for nprobe in settings["nprobe"]:
                 if nprobe <= index.params_["nlist"]:
                     measure(index.set_search_params(nprobe=nprobe), info, truth)

@@ -309,6 +309,7 @@ class FaissIndex:
                     raise ConfigError(f"{name} must be an integer >= 1 (got {value!r})")
                 if name in self.params_:
                     self.params_[name] = int(value)
+                    self.params_.pop("calibrated_recall", None)  # measured for the value it replaces
         self._apply_search_params()
         return self
 
