@@ -180,8 +180,9 @@ def render(result: dict[str, Any]) -> str:
            f"Data: dim {DIM}, cosine, k = {K}, {meta['queries']} queries drawn from the same distribution as the "
            "database. `random`: standard gaussian; `clustered`: mixture of n/1000 gaussians (centres N(0, I), "
            "unit noise). Target: recall@50 >= 0.98 at >= 10x the exact QPS on 1M vectors.", "",
-           "**Shared machine.** The 2 cores were shared with other engineers' jobs throughout (load averages "
-           "above; `load1` below is the 1-minute load when each row was measured). Every figure is the best of "
+           "**Shared machine.** The 2 cores are shared with other engineers' jobs; the load averages above and "
+           "`load1` below (the 1-minute load when each row was measured; this run alone accounts for about 2) "
+           "show how busy they were. Every figure is the best of "
            f"{meta['repeats']} runs of one batch ({meta['threads']} Faiss threads, `OMP_WAIT_POLICY="
            f"{meta.get('omp_wait_policy', '(unset)')}`). `QPS` is per wall-clock second; `CPU-QPS` is per "
            "CPU-second used by this process. Under contention exact search (large multi-threaded BLAS calls) "
@@ -243,8 +244,8 @@ def _scaled_baseline_notes(rows: list[dict[str, Any]]) -> list[str]:
             tail = (f"; against it the fastest row with recall >= 0.98 ({_describe(best)}) is "
                     f"{best['cpu_qps'] / scaled:.0f}x faster" if best else "")
             lines.append(f"- {data}, n={n:,}: exact search measured {measured:,.0f} CPU-QPS; scaled linearly from "
-                         f"n={sizes[0]:,} it would run at {scaled:,.0f} CPU-QPS (exact search lost efficiency "
-                         f"per vector at this size on the loaded machine){tail}.")
+                         f"n={sizes[0]:,} it would run at {scaled:,.0f} CPU-QPS (exact search loses efficiency "
+                         f"per vector at this size: the vectors no longer fit in cache){tail}.")
     return ["", "Cross-check of the large-catalogue ratios:", "", *lines] if lines else []
 
 
@@ -257,6 +258,8 @@ NOTES = [
     "- IVF-PQ stores 16 bytes per vector instead of 256: its recall is capped by the quantisation error "
     "(no exact re-ranking), whatever `nprobe`.",
     "- HNSW rows share one build; IVF rows share one trained index per type (`nprobe` changes only the search).",
+    "- Earlier runs of this script under heavy load (1-minute load 15-20) reached the same conclusions; see "
+    "the git history of `faiss_index.md`.",
     "- Companion runs of this script, same machine: `faiss_index_auto.md` (what `index_type=\"auto\"` builds, "
     "calibration included) and `faiss_index_random_1m.md` (larger efSearch/nprobe on random 1M vectors, to "
     "see what reaching recall 0.98 costs there).",
