@@ -245,7 +245,7 @@ def _scaled_baseline_notes(rows: list[dict[str, Any]]) -> list[str]:
                     f"{best['cpu_qps'] / scaled:.0f}x faster" if best else "")
             lines.append(f"- {data}, n={n:,}: exact search measured {measured:,.0f} CPU-QPS; scaled linearly from "
                          f"n={sizes[0]:,} it would run at {scaled:,.0f} CPU-QPS (exact search loses efficiency "
-                         f"per vector at this size: the vectors no longer fit in cache){tail}.")
+                         f"per vector at this size, probably because the vectors no longer fit in cache){tail}.")
     return ["", "Cross-check of the large-catalogue ratios:", "", *lines] if lines else []
 
 
