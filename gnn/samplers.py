@@ -24,6 +24,10 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from graphrec.rng import S32 as _S32
+from graphrec.rng import next_u64, stream_seed
+from graphrec.rng import uniform as _uniform
+
 __all__ = [
     "Block",
     "SampledSubgraph",
@@ -34,43 +38,17 @@ __all__ = [
     "table_blocks",
 ]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S32 = np.uint64(32)
-_S11 = np.uint64(11)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
-
-
-# ---------------------------------------------------------------------------------------------- random numbers
-@njit(inline="always", cache=True)
-def _mix(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
 @njit(inline="always", cache=True)
 def _stream(seed: int, b: int) -> NDArray[np.uint64]:
     state = np.empty(1, dtype=np.uint64)
-    state[0] = _mix(_mix(np.uint64(seed) + _GOLDEN) ^ (np.uint64(b) * _GOLDEN))
+    state[0] = stream_seed(seed, b)
     return state
-
-
-@njit(inline="always", cache=True)
-def _uniform(state: NDArray[np.uint64]) -> float:
-    state[0] += _GOLDEN
-    return float(_mix(state[0]) >> _S11) * _INV53
 
 
 @njit(inline="always", cache=True)
 def _randint(state: NDArray[np.uint64], n: int) -> int:
     """Uniform integer in ``[0, n)`` (multiply-shift on 32 high bits; bias < 2**-32 * n)."""
-    state[0] += _GOLDEN
-    r = _mix(state[0]) >> _S32
+    r = next_u64(state) >> _S32
     return int((r * np.uint64(n)) >> _S32)
 
 

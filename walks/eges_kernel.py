@@ -32,7 +32,11 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from walks.kernels import _MIX2, _S32, _next, _uniform, walk_seed
+from graphrec.rng import MIX2 as _MIX2
+from graphrec.rng import S32 as _S32
+from graphrec.rng import next_u64 as _next
+from graphrec.rng import uniform as _uniform
+from walks.kernels import walk_seed
 
 __all__ = ["train_walks", "center_step", "keep_probabilities"]
 

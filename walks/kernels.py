@@ -19,6 +19,12 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from graphrec.rng import MIX1 as _MIX1
+from graphrec.rng import S32 as _S32
+from graphrec.rng import next_u64 as _next
+from graphrec.rng import stream_seed
+from graphrec.rng import uniform as _uniform
+
 __all__ = [
     "build_alias",
     "out_weights",
@@ -29,43 +35,16 @@ __all__ = [
     "skipgram_pairs",
 ]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S32 = np.uint64(32)
-_S11 = np.uint64(11)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
 _INV32 = 1.0 / 4294967296.0  # 2**-32
-
-
-@njit(inline="always", cache=True)
-def _mix(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
 
 
 @njit(cache=True)
 def walk_seed(seed: int, walk: int) -> np.uint64:
     """Initial splitmix64 state of walk ``walk`` under ``seed`` (a counter-based hash of the pair)."""
-    return _mix(_mix(np.uint64(seed) + _GOLDEN) ^ (np.uint64(walk) * _GOLDEN))
+    return stream_seed(seed, walk)
 
 
-@njit(inline="always", cache=True)
-def _uniform(state: NDArray[np.uint64]) -> float:
-    """Next double in [0, 1) from the splitmix64 stream kept in ``state[0]``."""
-    state[0] += _GOLDEN
-    return float(_mix(state[0]) >> _S11) * _INV53
-
-
-@njit(inline="always", cache=True)
-def _next(state: NDArray[np.uint64]) -> np.uint64:
-    state[0] += _GOLDEN
-    return _mix(state[0])
 
 
 # ---------------------------------------------------------------------------------------------- tables
