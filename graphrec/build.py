@@ -56,8 +56,11 @@ def build_item_graph(
         symmetric: Add the reverse edge weights after building (``w_ij + w_ji``); defaults to ``not directed``
             (a no-op there). Set True on a directed build to get an undirected transition graph.
         edge_attributes: Also compute ``log_count``, ``log_gap`` (log1p of the mean time gap in the timestamps'
-            unit), ``forward_share`` (share of occurrences where ``i`` came before ``j``) and ``negative_share``.
-        events: ``positive`` ignores negative-feedback events (skip/dislike); ``all`` keeps them.
+            unit), ``forward_share`` (share of occurrences where ``i`` came before ``j``) and ``negative_share``
+            (share of occurrences where ``i`` or ``j`` was negative feedback: always 0 with ``events="positive"``).
+        events: ``positive`` (default) drops negative-feedback events (skip/dislike, see
+            :meth:`~graphrec.sequences.Sequences.positive_mask`) before pairing, so the graph is the one of the
+            positive sequence, whatever negatives the train split keeps; ``all`` pairs every event.
         vocab: Item vocabulary; a generic one over ``1..num_items`` is made when omitted.
         side_info: Side information attached to the graph.
         self_loops: Keep ``i -> i`` edges from repeated items. Default False.

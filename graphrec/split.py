@@ -93,41 +93,77 @@ class Split:
 
 def leave_one_out(seqs: Sequences, vocab: ItemVocab, name: str = "data", users: UserVocab | None = None,
                   side_info: SideInfo | None = None, min_length: int = 3) -> Split:
-    """Per user: the last event is the test target, the second-to-last the validation target.
+    """Per user: the last positive event is the test target, the second-to-last positive the validation target.
 
-    Users with fewer than ``min_length`` (default 3, as in SASRec/S3-Rec) events stay wholly in train and are
-    not evaluated. Negative-feedback events are never targets: only the user's positive events are split.
+    Users with fewer than ``min_length`` (default 3, as in SASRec/S3-Rec) positive events stay wholly in train
+    and are not evaluated.
+
+    Negative feedback (skip/dislike events, see :meth:`Sequences.positive_mask`) is never a target, and never part
+    of an evaluation history: histories hold the positive events before the target, so datasets without negative
+    events split exactly as in SASRec/S3-Rec. It does stay in the training data, in time order: ``train`` holds
+    every event before the validation target, ``train_full`` every event before the test target (negative events
+    after the test target are dropped: they lie in the test period). Consumers that want positives only select
+    them with ``positive_mask()`` (graph building and item counts do so by default); SASRec's negative-feedback
+    task reads the negatives.
+
+    Example:
+        >>> import numpy as np
+        >>> base = Sequences.from_lists([[1, 2, 3, 4, 5, 6]], 6)
+        >>> s = Sequences(base.offsets, base.items, 6, base.owners, events=np.array([0, 1, 0, 0, 1, 0], np.int8),
+        ...               event_names=("click", "skip"), negative_events=(1,))
+        >>> sp = leave_one_out(s, ItemVocab(np.arange(1, 7)))
+        >>> sp.train.to_lists(), sp.valid.histories.to_lists(), sp.valid.targets.to_lists()
+        ([[1, 2, 3]], [[1, 3]], [[4]])
+        >>> sp.train_full.to_lists(), sp.test.histories.to_lists(), sp.test.targets.to_lists()
+        ([[1, 2, 3, 4, 5]], [[1, 3, 4]], [[6]])
     """
     if min_length < 3:
         raise ConfigError(f"min_length must be >= 3 for leave-one-out (got {min_length})")
-    seqs = seqs.select_events(seqs.positive_mask()) if seqs.negative_events else seqs
-    lengths = seqs.lengths
-    evaluated = lengths >= min_length
+    positive = seqs.positive_mask()
+    has_negative = not positive.all()
+    # rank[e]: number of positive events up to and including event e in its sequence
+    cum = csr_from_lengths(positive.astype(np.int64))  # cum[e]: positive events among the first e events
+    at_start = cum[seqs.offsets]
+    rank = cum[1:] - np.repeat(at_start[:-1], seqs.lengths)
+    n_pos = np.diff(at_start)
+    evaluated = n_pos >= min_length
     if not evaluated.any():
-        raise DataError(f"no user has at least {min_length} interactions: nothing to evaluate")
-    drop = np.where(evaluated, 2, 0)
-    pos = seqs.positions()
-    keep_train = pos < np.repeat(lengths - drop, lengths)
-    train = seqs.select_events(keep_train)
-    train_full = seqs.select_events(pos < np.repeat(lengths - (drop > 0), lengths))
+        hint = " (negative feedback does not count)" if has_negative else ""
+        raise DataError(f"no user has at least {min_length} interactions{hint}: nothing to evaluate")
+    # events strictly before the validation target (rank n_pos - 1) / the test target (rank n_pos)
+    limit = np.repeat(np.where(evaluated, n_pos, np.iinfo(np.int64).max), seqs.lengths)
+    before_valid = rank < limit - 1
+    train = seqs.select_events(before_valid)
+    train_full = seqs.select_events(rank < limit)
     rows = np.flatnonzero(evaluated)
-    last = seqs.offsets[1:][rows] - 1
+    pos_seqs = seqs.select_events(positive) if has_negative else seqs
+    last = pos_seqs.offsets[1:][rows] - 1
     one = csr_from_lengths(np.ones(len(rows), dtype=np.int64))
-    valid_t = Sequences(one, seqs.items[last - 1], seqs.num_items, seqs.owners[rows] if seqs.owners is not None
-                        else None)
-    test_t = Sequences(one, seqs.items[last], seqs.num_items, valid_t.owners)
-    valid = EvalCases(train.take(rows), valid_t)
-    test = EvalCases(train_full.take(rows), test_t)
-    return Split(name, "leave-one-out", train, train_full, valid, test, vocab, users, side_info,
-                 {"min_length": min_length, "users_evaluated": int(len(rows))})
+    owners = seqs.owners[rows] if seqs.owners is not None else None
+    valid_t = Sequences(one, pos_seqs.items[last - 1], seqs.num_items, owners)
+    test_t = Sequences(one, pos_seqs.items[last], seqs.num_items, owners)
+    valid = EvalCases(_positives(train).take(rows), valid_t)
+    test = EvalCases(_positives(train_full).take(rows), test_t)
+    meta: dict[str, Any] = {"min_length": min_length, "users_evaluated": int(len(rows))}
+    if has_negative:
+        meta["train_negative_events"] = int(train.num_events - train.positive_mask().sum())
+    return Split(name, "leave-one-out", train, train_full, valid, test, vocab, users, side_info, meta)
+
+
+def _positives(seqs: Sequences) -> Sequences:
+    """The positive events of ``seqs`` (``seqs`` itself when it has no negative feedback)."""
+    mask = seqs.positive_mask()
+    return seqs if mask.all() else seqs.select_events(mask)
 
 
 def time_cut(seqs: Sequences, vocab: ItemVocab, valid_time: float, test_time: float, name: str = "data",
              users: UserVocab | None = None, side_info: SideInfo | None = None) -> Split:
     """Global time cut: events before ``valid_time`` train, ``[valid_time, test_time)`` validate, the rest test.
 
-    Each user with history before a cut and positive events after it is a case whose targets are all of those
-    later positive events (Recall@K is then meaningful); skipped/disliked later events feed NEG@N.
+    Each user with positive history before a cut and positive events after it is a case whose targets are all of
+    those later positive events (Recall@K is then meaningful); skipped/disliked later events feed NEG@N. ``train``
+    and ``train_full`` keep negative feedback; evaluation histories hold positive events only (as in
+    :func:`leave_one_out`).
     """
     if seqs.timestamps is None:
         raise DataError("a time-cut split needs timestamps")
@@ -145,6 +181,7 @@ def time_cut(seqs: Sequences, vocab: ItemVocab, valid_time: float, test_time: fl
 
 def _future_cases(seqs: Sequences, history: Sequences, window: NDArray[np.bool_],
                   positive: NDArray[np.bool_]) -> EvalCases:
+    history = _positives(history)
     targets = seqs.select_events(window & positive)
     negatives = seqs.select_events(window & ~positive)
     rows = np.flatnonzero((history.lengths > 0) & (targets.lengths > 0))

@@ -44,33 +44,105 @@ def test_leave_one_out_min_length() -> None:
         leave_one_out(Sequences.from_lists([[1, 2], [3]], 4), ItemVocab(np.arange(1, 5)))
 
 
-def test_leave_one_out_never_targets_negative_feedback() -> None:
-    base = Sequences.from_lists([[1, 2, 3, 4, 5]], 5)
-    s = Sequences(base.offsets, base.items, 5, base.owners, events=np.array([0, 0, 0, 1, 0], dtype=np.int8),
-                  event_names=("click", "skip"), negative_events=(1,))
-    sp = leave_one_out(s, ItemVocab(np.arange(1, 6)))
-    assert sp.test.targets.to_lists() == [[5]] and sp.valid.targets.to_lists() == [[3]]
-    assert sp.train.to_lists() == [[1, 2]] and 4 not in sp.train_full.items
+def _with_events(lists: list[list[int]], negative: list[list[int]], num_items: int = 9) -> Sequences:
+    """Sequences whose events are ``click`` (0) or ``skip`` (1, negative feedback) as flagged in ``negative``."""
+    base = Sequences.from_lists(lists, num_items)
+    ev = np.concatenate([np.asarray(e, dtype=np.int8) for e in negative])
+    ts = np.arange(base.num_events, dtype=np.float64)
+    return Sequences(base.offsets, base.items, num_items, base.owners, ts, events=ev, event_names=("click", "skip"),
+                     negative_events=(1,))
+
+
+def test_leave_one_out_keeps_negative_feedback_in_train_only() -> None:
+    s = _with_events([[1, 9, 2, 3, 8, 4, 7, 5, 6], [5, 1, 2], [3, 4], [1, 2, 3, 4]],
+                     [[0, 1, 0, 0, 1, 0, 1, 0, 1], [1, 0, 0], [1, 1], [0, 0, 0, 1]])
+    sp = leave_one_out(s, ItemVocab(np.arange(1, 10)))
+    # targets: the last two positives of users 1 and 4; users 2 (two positives) and 3 (none) are not evaluated
+    assert sp.valid.targets.to_lists() == [[4], [2]] and sp.test.targets.to_lists() == [[5], [3]]
+    assert sp.test.targets.owners.tolist() == [1, 4]
+    # train: every event (negatives included) before the validation target; train_full: before the test target;
+    # negatives after the test target (6 of user 1, 4 of user 4) are in neither
+    assert sp.train.to_lists() == [[1, 9, 2, 3, 8], [5, 1, 2], [3, 4], [1]]
+    assert sp.train.events.tolist() == [0, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0]
+    assert sp.train_full.to_lists() == [[1, 9, 2, 3, 8, 4, 7], [5, 1, 2], [3, 4], [1, 2]]
+    assert sp.train_full.timestamps[:7].tolist() == [0, 1, 2, 3, 4, 5, 6]
+    # the evaluator sees positive histories only
+    assert sp.valid.histories.to_lists() == [[1, 2, 3], [1]]
+    assert sp.test.histories.to_lists() == [[1, 2, 3, 4], [1, 2]]
+    assert sp.valid.histories.positive_mask().all() and sp.test.histories.positive_mask().all()
+    assert sp.meta["train_negative_events"] == 5
+    # what SASRec's positive/negative split of train sees
+    pos = sp.train.positive_mask()
+    assert sp.train.select_events(pos).to_lists() == [[1, 2, 3], [1, 2], [], [1]]
+    assert sp.train.items[~pos].tolist() == [9, 8, 5, 3, 4]
+
+
+def test_leave_one_out_counts_positive_events_only() -> None:
+    s = _with_events([[1, 2, 3], [1, 2, 3, 4]], [[0, 1, 0], [0, 0, 1, 0]])
+    sp = leave_one_out(s, ItemVocab(np.arange(1, 10)))
+    assert sp.test.targets.owners.tolist() == [2] and sp.train.to_lists() == [[1, 2, 3], [1]]
+    with pytest.raises(DataError, match=r"no user has at least 3 interactions \(negative feedback does not count"):
+        leave_one_out(s.take(np.array([0])), ItemVocab(np.arange(1, 10)))
+
+
+def test_leave_one_out_without_negatives_is_unchanged_by_event_codes() -> None:
+    """Event codes that are all positive split exactly like plain sequences (ML-1M, Beauty, LastFM)."""
+    lists = [[1, 2, 3, 4], [5, 1], [2, 3, 5]]
+    plain = leave_one_out(Sequences.from_lists(lists, 9), ItemVocab(np.arange(1, 10)))
+    coded = leave_one_out(_with_events(lists, [[0] * len(x) for x in lists]), ItemVocab(np.arange(1, 10)))
+    for part in ("train", "train_full"):
+        assert getattr(plain, part).to_lists() == getattr(coded, part).to_lists()
+    for cases in ("valid", "test"):
+        for field in ("histories", "targets"):
+            assert (getattr(getattr(plain, cases), field).to_lists()
+                    == getattr(getattr(coded, cases), field).to_lists())
+    assert "train_negative_events" not in coded.meta
 
 
 def test_leave_one_out_no_leak_on_synthetic(synth, synth_split) -> None:  # noqa: ANN001
-    full = synth.sequences.select_events(synth.sequences.positive_mask())
+    seqs = synth.sequences
+    full = seqs.select_events(seqs.positive_mask())
     lists = full.to_lists()
     sp = synth_split
     evaluated = [len(x) >= 3 for x in lists]
     expect_train = [x[:-2] if e else x for x, e in zip(lists, evaluated, strict=True)]
     expect_full = [x[:-1] if e else x for x, e in zip(lists, evaluated, strict=True)]
-    assert sp.train.to_lists() == expect_train
-    assert sp.train_full.to_lists() == expect_full
+    assert sp.train.select_events(sp.train.positive_mask()).to_lists() == expect_train
+    assert sp.train_full.select_events(sp.train_full.positive_mask()).to_lists() == expect_full
     assert sp.test.targets.items.tolist() == [x[-1] for x, e in zip(lists, evaluated, strict=True) if e]
     assert sp.valid.targets.items.tolist() == [x[-2] for x, e in zip(lists, evaluated, strict=True) if e]
-    # the owners line up: each case's history is its own user's train part
+    # the owners line up: each case's history is its own user's positive train part
     for case in range(0, len(sp.test), 37):
         owner = int(sp.test.targets.owners[case])
         assert sp.test.histories[case].tolist() == expect_full[owner - 1]
         assert sp.valid.histories[case].tolist() == expect_train[owner - 1]
-    # positions of held-out events: the train part holds exactly the other events, event by event
-    assert sp.train.num_events + len(sp.valid) + len(sp.test) == full.num_events
+    # negative feedback stays in train, event by event: everything before the held-out positive
+    assert sp.meta["train_negative_events"] > 0
+    pos = seqs.positive_mask()
+    for u in range(0, len(seqs), 53):
+        sl = slice(seqs.offsets[u], seqs.offsets[u + 1])
+        items, p = seqs.items[sl], pos[sl]
+        where = np.flatnonzero(p)
+        cut_v, cut_t = (where[-2], where[-1]) if len(where) >= 3 else (len(items), len(items))
+        assert sp.train[u].tolist() == items[:cut_v].tolist()
+        assert sp.train_full[u].tolist() == items[:cut_t].tolist()
+    # positions of held-out events: the train part holds exactly the other positive events
+    assert int(sp.train.positive_mask().sum()) + len(sp.valid) + len(sp.test) == full.num_events
+
+
+def test_baselines_ignore_negative_feedback_in_train(synth_split) -> None:  # noqa: ANN001
+    """Graph consumers (item-KNN's graph, popularity counts) see positive events only: the negatives kept in
+    train change nothing for them."""
+    from dataclasses import replace
+
+    from graphrec.baselines import ItemKNN, Popular
+
+    sp = synth_split
+    positive_only = replace(sp, train=sp.train.select_events(sp.train.positive_mask()))
+    assert sp.train.num_events > positive_only.train.num_events
+    h = sp.test.histories.take(np.arange(50))
+    for cls in (ItemKNN, Popular):
+        np.testing.assert_array_equal(cls().fit(sp).score(h), cls().fit(positive_only).score(h))
 
 
 @pytest.mark.parametrize(("window", "directed"), [(1, True), (3, False)])
@@ -129,10 +201,18 @@ def test_time_cut_multi_targets_by_hand() -> None:
     assert sp.valid.histories.to_lists() == [[1, 2]] and sp.valid.targets.to_lists() == [[3]]
     assert sp.valid.future_negative is not None and sp.valid.future_negative.to_lists() == [[4]]
     # test: user 1 with targets 5, 3 (two targets) and user 2 with 6; user 3 has no history before t=20
-    assert sp.test.histories.to_lists() == [[1, 2, 3, 4], [2]]
+    assert sp.test.histories.to_lists() == [[1, 2, 3], [2]]  # the skip of 4 is not history
     assert sp.test.targets.to_lists() == [[5, 3], [6]]
     assert sp.test.targets.owners.tolist() == [1, 2]
     assert sp.test.future_negative.to_lists() == [[], []]
+
+
+def test_time_cut_histories_are_positive_only() -> None:
+    # user 1 skipped 4 before the test cut; user 2 only skipped before the cut: no positive history, no case
+    s = _timed([[1, 2, 4, 3, 5], [6, 2, 3]], [[1, 2, 3, 4, 21], [5, 22, 23]], [[0, 0, 1, 0, 0], [1, 0, 0]])
+    sp = time_cut(s, ItemVocab(np.arange(1, 7)), valid_time=20, test_time=20)
+    assert sp.train_full.to_lists() == [[1, 2, 4, 3], [6]]  # negative feedback stays in training data
+    assert sp.test.histories.to_lists() == [[1, 2, 3]] and sp.test.targets.to_lists() == [[5]]
 
 
 def test_time_cut_targets_are_unique_per_case() -> None:
