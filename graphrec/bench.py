@@ -4,6 +4,10 @@ Every model is trained with its default (best known) configuration on the split'
 one evaluator on the test cases. Models without early stopping (``refit_on_full``) are refitted on train +
 validation before the test run; the others are fitted on train only (early stopping on validation). The test
 histories always include the validation item (S3-Rec/RecBole convention). ``metrics.json`` records which.
+
+With ``train_full`` every model is fitted once on train + validation with no validation cases
+(:func:`~graphrec.split.train_full_split`): models that early-stop train their configured number of epochs. This
+is the protocol of fixed session splits (Diginetica), where the published models train on every train session.
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ from typing import Any
 
 from graphrec.artifacts import atomic_dir, environment, write_json
 from graphrec.datasets import Dataset
+from graphrec.errors import ConfigError
 from graphrec.evaluate import DEFAULT_KS, evaluate, summarize
-from graphrec.model import get_model_class
-from graphrec.split import Split, refit_split
+from graphrec.model import Recommender, can_train_full, get_model_class
+from graphrec.split import Split, refit_split, train_full_split
 from graphrec.training import set_seed
 
-__all__ = ["bench_model", "run_bench", "markdown_table", "PUBLISHED"]
+__all__ = ["bench_model", "run_bench", "check_train_full", "markdown_table", "PUBLISHED", "FIT_TRAIN_FULL"]
 
 log = logging.getLogger(__name__)
+
+#: ``fit_for_test`` of a model trained once on train + validation without validation cases (``train_full``).
+FIT_TRAIN_FULL = "train+valid, no validation"
 
 #: Published anchors (full ranking, leave-one-out, seen items excluded; Diginetica: SR-GNN split, percent).
 PUBLISHED: dict[str, list[dict[str, Any]]] = {
@@ -54,23 +62,29 @@ def peak_rss_mb() -> float:
 
 def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Sequence[int] = DEFAULT_KS,
                 config: dict[str, Any] | None = None, seed: int = 0, save_dir: Path | None = None,
-                refit: bool = True) -> dict[str, Any]:
+                refit: bool = True, train_full: bool = False) -> dict[str, Any]:
     """Fit one model, evaluate it on validation and test, and return the metrics row.
 
-    Top-level keys are the test metrics (``HR@10``, ``NDCG@10`` ...); ``valid`` holds the validation metrics.
+    Top-level keys are the test metrics (``HR@10``, ``NDCG@10`` ...); ``valid`` holds the validation metrics
+    (empty with ``train_full``: the validation targets are training data then).
+
+    Raises:
+        ConfigError: ``train_full`` for a model that needs validation cases (see :func:`check_train_full`).
     """
     cls = get_model_class(name)
+    if train_full:
+        check_train_full(cls)
     set_seed(seed)
     cfg = dict(config or {})
     if "seed" in getattr(cls.config_class, "__dataclass_fields__", {}) and "seed" not in cfg:
         cfg["seed"] = seed
-    counts = split.train.item_counts()
+    fit_split = train_full_split(split) if train_full else split
     t0 = time.perf_counter()
-    model = cls(**cfg).fit(split)
+    model = cls(**cfg).fit(fit_split)
     fit_seconds = time.perf_counter() - t0
-    valid = evaluate(model, split.valid, ks, item_counts=counts) if len(split.valid) else {}
-    fit_for_test = "train"
-    if refit and cls.refit_on_full:
+    valid = evaluate(model, split.valid, ks, item_counts=split.train.item_counts()) if len(fit_split.valid) else {}
+    fit_for_test = FIT_TRAIN_FULL if train_full else "train"
+    if refit and cls.refit_on_full and not train_full:
         set_seed(seed)
         t1 = time.perf_counter()
         model = cls(**cfg).fit(refit_split(split))
@@ -91,6 +105,14 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
     return row
 
 
+def check_train_full(cls: type[Recommender]) -> None:
+    """Raise :class:`ConfigError` unless ``cls`` can be trained without validation cases."""
+    if not can_train_full(cls):
+        raise ConfigError(f"{cls.name} stops early on validation cases and cannot train without them: "
+                          "--train-full needs a model that trains a fixed number of epochs (sasrec, fusion) or "
+                          "never stops early (popular, itemknn, walk models)")
+
+
 def _config_dict(model: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
@@ -100,18 +122,20 @@ def _config_dict(model: Any) -> dict[str, Any]:
 
 def run_bench(dataset: Dataset, models: Sequence[str], out: str | Path, ks: Sequence[int] = DEFAULT_KS,
               configs: dict[str, dict[str, Any]] | None = None, seed: int = 0, save_models: bool = False,
-              refit: bool = True, split: Split | None = None) -> list[dict[str, Any]]:
+              refit: bool = True, split: Split | None = None, train_full: bool = False) -> list[dict[str, Any]]:
     """Benchmark ``models`` on ``dataset`` and write ``OUT/<model>/metrics.json`` (atomically) per model,
-    plus ``OUT/results.md``. Returns the rows."""
+    plus ``OUT/results.md``. Returns the rows. ``train_full``: see :func:`bench_model`."""
     out = Path(out)
     split = split or dataset.split()
-    for name in models:  # fail fast on a misspelt model before any training
-        get_model_class(name)
+    for name in models:  # fail fast on a misspelt model (or one that cannot train without validation)
+        cls = get_model_class(name)
+        if train_full:
+            check_train_full(cls)
     rows = []
     for name in models:
         with atomic_dir(out / name) as tmp:
             row = bench_model(name, split, dataset, ks, (configs or {}).get(name), seed,
-                              tmp if save_models else None, refit)
+                              tmp if save_models else None, refit, train_full)
             write_json(tmp / "metrics.json", row)
         rows.append(row)
     (out / "results.md").write_text(markdown_table(rows, split.name), encoding="utf-8")

@@ -350,6 +350,12 @@ def _rewrite_external(path: Path, vocab: Any) -> None:
 
 
 # ---------------------------------------------------------------------- train
+train_full_option = click.option(
+    "--train-full", is_flag=True,
+    help="Fit once on train + validation with no validation cases: models that stop early (sasrec, fusion) train "
+         "their configured epochs. The protocol of fixed session splits (diginetica).")
+
+
 @main.command("train")
 @click.argument("model_name", metavar="MODEL")
 @data_options
@@ -360,17 +366,22 @@ def _rewrite_external(path: Path, vocab: Any) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=None)
 @click.option("--index/--no-index", default=True, show_default=True, help="Also build a Faiss index of the vectors.")
+@train_full_option
 @handle_errors
 def train(model_name: str, out: str, config_path: str | None, overrides: tuple[str, ...], seed: int,
-          threads: int | None, index: bool, **kw: Any) -> None:
+          threads: int | None, index: bool, train_full: bool, **kw: Any) -> None:
     """Train MODEL (popular, itemknn, deepwalk, node2vec, eges, graphsage, pinsage, edge-gnn, sasrec, fusion),
     evaluate it on validation and test, and save the run directory."""
+    from graphrec.bench import FIT_TRAIN_FULL, check_train_full
     from graphrec.config import apply_overrides, parse_overrides, read_config_file
     from graphrec.evaluate import evaluate, summarize
     from graphrec.model import get_model_class
+    from graphrec.split import train_full_split
     from graphrec.training import set_seed, set_threads
 
     cls = get_model_class(model_name)
+    if train_full:
+        check_train_full(cls)
     cfg: dict[str, Any] = {}
     if config_path:
         raw = read_config_file(config_path)
@@ -383,11 +394,12 @@ def train(model_name: str, out: str, config_path: str | None, overrides: tuple[s
     set_seed(seed)
     model = cls(**cfg)  # config errors surface before the data is split
     split = ds.split()
-    model.fit(split)
+    fit_split = train_full_split(split) if train_full else split
+    model.fit(fit_split)
     counts = split.train.item_counts()
-    metrics = {"valid": evaluate(model, split.valid, item_counts=counts) if len(split.valid) else {},
-               "test": evaluate(model, split.test, item_counts=counts), "dataset": ds.name,
-               "protocol": split.protocol, "fit_for_test": "train"}
+    metrics = {"valid": evaluate(model, split.valid, item_counts=counts) if len(fit_split.valid) else {},
+               "test": evaluate(model, split.test, item_counts=fit_split.train.item_counts()), "dataset": ds.name,
+               "protocol": split.protocol, "fit_for_test": FIT_TRAIN_FULL if train_full else "train"}
     model.save(out, metrics=metrics, seed=seed, data_hash=ds.data_hash)
     if index and hasattr(model, "build_index"):
         _build_index(model, Path(out))
@@ -442,9 +454,10 @@ def recall(run_dir: str, item_ids: tuple[str, ...], history: str | None, batch_p
 @click.option("--threads", type=int, default=None)
 @click.option("--no-refit", is_flag=True, help="Never refit on train + validation before the test run.")
 @click.option("--save-models", is_flag=True, help="Keep each model's run directory under OUT/<model>/run.")
+@train_full_option
 @handle_errors
 def bench(models: str, out: str, overrides: tuple[str, ...], ks: str, seed: int, threads: int | None,
-          no_refit: bool, save_models: bool, **kw: Any) -> None:
+          no_refit: bool, save_models: bool, train_full: bool, **kw: Any) -> None:
     """Train each model with its default configuration, evaluate on the test split, write metrics.json."""
     from graphrec.bench import markdown_table, run_bench
     from graphrec.config import parse_overrides
@@ -462,7 +475,7 @@ def bench(models: str, out: str, overrides: tuple[str, ...], ks: str, seed: int,
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers such as 5,10,20 (got {ks!r})",
                                  param_hint="'--ks'") from None
-    rows = run_bench(ds, names, out, k_list, configs, seed, save_models, not no_refit)
+    rows = run_bench(ds, names, out, k_list, configs, seed, save_models, not no_refit, train_full=train_full)
     click.echo(markdown_table(rows, ds.name))
 
 

@@ -27,7 +27,8 @@ from graphrec.sequences import Sequences
 from graphrec.split import Split
 from graphrec.vocab import ItemVocab
 
-__all__ = ["Recommender", "EmbeddingRecommender", "MODELS", "get_model_class", "load_model", "pool_histories"]
+__all__ = ["Recommender", "EmbeddingRecommender", "MODELS", "get_model_class", "load_model", "pool_histories",
+           "can_train_full"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,12 @@ MODELS: dict[str, str] = {
     "sasrec": "sequential.sasrec:SASRec",
     "fusion": "sequential.fusion:FusedSASRec",
 }
+
+
+#: Registered models whose ``fit`` trains for its configured number of epochs when ``split.valid`` is empty
+#: (``python -m sequential.run --train-full`` relies on it), for classes that do not declare
+#: ``Recommender.trains_without_validation`` themselves.
+_TRAIN_WITHOUT_VALIDATION = frozenset({"sasrec", "fusion"})
 
 
 def get_model_class(name: str) -> type[Recommender]:
@@ -71,6 +78,9 @@ class Recommender(ABC):
     #: Whether `graphrec bench` refits the model on train + validation before the test run. True for models
     #: without early stopping (baselines, walk models); models that early-stop on validation keep False.
     refit_on_full: ClassVar[bool] = False
+    #: Whether :meth:`fit` accepts a split without validation cases (and then trains its configured number of
+    #: epochs instead of stopping early). Models that never early-stop (``refit_on_full``) accept it anyway.
+    trains_without_validation: ClassVar[bool] = False
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         if config is not None and kwargs:
@@ -135,6 +145,12 @@ class Recommender(ABC):
 
     def _load_state(self, directory: Path) -> None:
         """Read what :meth:`_save_state` wrote."""
+
+
+def can_train_full(cls: type[Recommender]) -> bool:
+    """Whether ``cls`` can be fitted on :func:`graphrec.split.train_full_split` (no validation cases): models
+    that never early-stop, and models that then train their configured number of epochs (SASRec, fusion)."""
+    return bool(cls.refit_on_full or cls.trains_without_validation or cls.name in _TRAIN_WITHOUT_VALIDATION)
 
 
 def load_model(directory: str | Path) -> Recommender:

@@ -17,7 +17,8 @@ from graphrec.sequences import Sequences, csr_from_lengths
 from graphrec.sideinfo import SideInfo
 from graphrec.vocab import ItemVocab, UserVocab
 
-__all__ = ["EvalCases", "Split", "leave_one_out", "time_cut", "session_split", "prefix_cases", "PROTOCOLS"]
+__all__ = ["EvalCases", "Split", "leave_one_out", "time_cut", "session_split", "prefix_cases", "refit_split",
+           "train_full_split", "PROTOCOLS"]
 
 PROTOCOLS = ("leave-one-out", "time-cut", "session")
 
@@ -206,7 +207,8 @@ def session_split(train_sessions: Sequences, test_sessions: Sequences, vocab: It
 
     The last ``valid_fraction`` of the train sessions (in file order, which is chronological for the SR-GNN
     files) is held out for validation prefixes; ``train_full`` is every train session. Items already in the
-    session are not excluded from the ranking, as in the papers.
+    session are not excluded from the ranking, as in the papers. Train sessions keep negative feedback; the
+    prefix cases hold positive events only (:func:`prefix_cases`).
     """
     if not 0.0 <= valid_fraction < 1.0:
         raise ConfigError(f"valid_fraction must be in [0, 1) (got {valid_fraction})")
@@ -221,7 +223,11 @@ def session_split(train_sessions: Sequences, test_sessions: Sequences, vocab: It
 
 
 def prefix_cases(sessions: Sequences) -> EvalCases:
-    """Every prefix ``s[:i]`` (i >= 1) of every session with target ``s[i]``."""
+    """Every prefix ``s[:i]`` (i >= 1) of every session with target ``s[i]``.
+
+    Negative feedback (skip/dislike) is neither history nor target: the prefixes are those of each session's
+    positive events."""
+    sessions = _positives(sessions)
     lengths = sessions.lengths
     n_cases = np.maximum(lengths - 1, 0)
     sess = np.repeat(np.arange(len(sessions), dtype=np.int64), n_cases)
@@ -246,3 +252,15 @@ def refit_split(split: Split) -> Split:
     from dataclasses import replace
 
     return replace(split, train=split.train_full, meta={**split.meta, "refit": True})
+
+
+def train_full_split(split: Split) -> Split:
+    """The split of a model trained once on train + validation with no validation at all (``--train-full``).
+
+    ``train`` becomes ``train_full`` and ``valid`` holds no case, so a model that early-stops trains for its
+    configured number of epochs instead: the protocol of fixed session splits such as Diginetica's, whose papers
+    train on every train session. The test cases are unchanged."""
+    from dataclasses import replace
+
+    return replace(split, train=split.train_full, valid=split.valid.take(np.zeros(0, dtype=np.int64)),
+                   meta={**split.meta, "train_full": True})

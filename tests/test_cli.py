@@ -133,6 +133,23 @@ def test_bench_writes_metrics_json(synth_csv: Path, tmp_path: Path) -> None:
     assert (tmp_path / "b" / "results.md").exists()
 
 
+def test_bench_and_train_on_train_full_for_sessions(synth_csv: Path, tmp_path: Path) -> None:
+    """The session protocol without validation: SASRec trains its configured epochs on every train session."""
+    fast = ["max_len=20", "embedding_dim=16", "num_blocks=1", "epochs=2", "num_threads=1", "progress=false"]
+    sets = [a for kv in fast for a in ("--set", f"sasrec.{kv}")]
+    r = run("bench", "--data", synth_csv, "--protocol", "session", "--model", "popular,sasrec", "--train-full",
+            *sets, "--ks", "10,20", "--out", tmp_path / "b")
+    assert "train+valid, no validation" in r.output
+    m = json.loads((tmp_path / "b" / "sasrec" / "metrics.json").read_text())
+    assert m["protocol"] == "session" and m["fit_for_test"] == "train+valid, no validation" and m["valid"] == {}
+    assert m["history"]["epoch"] == [1, 2] and all(np.isnan(m["history"]["valid_ndcg10"]))  # no early stopping
+    assert m["num_cases"] > 0
+    r = run("train", "sasrec", "--data", synth_csv, "--protocol", "session", "--train-full", "--no-index",
+            *[a for kv in fast for a in ("--set", kv)], "--out", tmp_path / "run")
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["valid"] == {} and m["fit_for_test"] == "train+valid, no validation" and m["test"]["num_cases"] > 0
+
+
 # ---------------------------------------------------------------------- train + recall
 def _recall_rows(result: Result) -> list[list[str]]:
     lines = result.stdout.strip().splitlines()
@@ -229,6 +246,8 @@ def test_train_writes_a_complete_run_directory(run_dir: Path) -> None:
         (["train", "itemknn", "--data", "{csv}", "--set", "window", "--out", "{tmp}/r"], "--set expects key=value"),
         (["train", "nosuchmodel", "--data", "{csv}", "--out", "{tmp}/r"], "unknown model 'nosuchmodel'"),
         (["train", "popular", "--out", "{tmp}/r"], "give exactly one of --dataset NAME or --data PATH"),
+        (["train", "graphsage", "--data", "{csv}", "--train-full", "--out", "{tmp}/r"],
+         "graphsage stops early on validation cases and cannot train without them"),
         (["recall", "--model", "{tmp}/no-run", "--item", "1"], "no run directory"),
         (["recall", "--model", "{run}", "--item", "1", "-k", "0"], r"k must be >= 1 \(got 0\)"),
         (["recall", "--model", "{run}"], "give exactly one of --item, --history or --batch"),

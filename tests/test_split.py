@@ -8,7 +8,15 @@ import pytest
 from graphrec.build import build_item_graph
 from graphrec.errors import ConfigError, DataError
 from graphrec.sequences import Sequences
-from graphrec.split import EvalCases, leave_one_out, prefix_cases, refit_split, session_split, time_cut
+from graphrec.split import (
+    EvalCases,
+    leave_one_out,
+    prefix_cases,
+    refit_split,
+    session_split,
+    time_cut,
+    train_full_split,
+)
 from graphrec.vocab import ItemVocab
 
 
@@ -260,6 +268,13 @@ def test_prefix_cases_by_hand() -> None:
     assert not c.exclude_history
 
 
+def test_prefix_cases_skip_negative_feedback() -> None:
+    c = prefix_cases(_with_events([[1, 7, 2, 3, 8], [9, 4], [5, 9, 6]], [[0, 1, 0, 0, 1], [1, 0], [0, 1, 0]]))
+    assert c.histories.to_lists() == [[1], [1, 2], [5]]
+    assert c.targets.to_lists() == [[2], [3], [6]]
+    assert c.histories.owners.tolist() == [1, 1, 3]
+
+
 def test_session_split_by_hand() -> None:
     train = Sequences.from_lists([[1, 2], [2, 3, 4], [3, 1], [4, 2, 1], [1, 4]], 4)
     test = Sequences.from_lists([[2, 4, 1], [3]], 4)
@@ -307,6 +322,13 @@ def test_refit_split_trains_on_train_plus_valid(synth_split) -> None:  # noqa: A
     r = refit_split(synth_split)
     assert r.train is synth_split.train_full and r.meta["refit"] is True
     assert r.test is synth_split.test
+
+
+def test_train_full_split_has_no_validation_cases(synth_split) -> None:  # noqa: ANN001
+    full = train_full_split(synth_split)
+    assert full.train is synth_split.train_full and len(full.valid) == 0 and full.meta["train_full"] is True
+    assert full.test is synth_split.test and full.valid.exclude_history == synth_split.valid.exclude_history
+    assert "train_full" not in synth_split.meta
 
 
 def test_eval_cases_take_and_shape_check() -> None:
