@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import write_results  # noqa: E402
 
-from gnn.samplers import cumulative_weights, importance_neighbors, sample_blocks, sample_neighbors  # noqa: E402
+from gnn.samplers import importance_neighbors, sample_blocks, sample_neighbors, weight_tables  # noqa: E402
 from graphrec import datasets  # noqa: E402
 from graphrec.build import build_item_graph  # noqa: E402
 
@@ -42,14 +42,14 @@ def bench_graph(name: str, repeats: int) -> list[dict]:
     split = datasets.load(name).split()
     g = build_item_graph(split.train, window=3, directed=False)
     ip, ix, w = g.indptr, g.indices, g.weights
-    cw = cumulative_weights(ip, w)
+    cw = weight_tables(ip, w)
     nodes = np.tile(np.arange(1, g.num_nodes, dtype=np.int64), 20)
     rows = []
     base = {"dataset": name, "nodes": g.num_items, "edges": g.num_edges,
             "degree_mean": round(float(g.degree()[1:].mean()), 1)}
     for s in (10, 25):
         for weighted in (False, True):
-            rate = best_rate(lambda s=s, wt=weighted: sample_neighbors(ip, ix, cw, nodes, s, 1, wt),
+            rate = best_rate(lambda s=s, wt=weighted: sample_neighbors(ip, ix, *cw, nodes, s, 1, wt),
                              len(nodes) * s, repeats)
             rows.append({**base, "kernel": f"sample_neighbors S={s} {'weighted' if weighted else 'uniform'}",
                          "unit": "neighbours/s", "rate_millions": rate / 1e6})
@@ -58,7 +58,7 @@ def bench_graph(name: str, repeats: int) -> list[dict]:
         counter = {}
 
         def run(wt: bool = weighted, c: dict = counter) -> None:
-            sub = sample_blocks(ip, ix, w, seeds, (10, 5), seed=2, weighted=wt, cumw=cw)
+            sub = sample_blocks(ip, ix, w, seeds, (10, 5), seed=2, weighted=wt, tables=cw)
             c["edges"] = sum(b.edge_index.shape[1] for b in sub.blocks)
 
         run()
@@ -66,7 +66,7 @@ def bench_graph(name: str, repeats: int) -> list[dict]:
         rows.append({**base, "kernel": f"sample_blocks 4096 seeds (10, 5) {'weighted' if weighted else 'uniform'}",
                      "unit": "sampled edges/s", "rate_millions": rate / 1e6})
     origins = np.arange(1, g.num_nodes, dtype=np.int64)
-    rate = best_rate(lambda: importance_neighbors(ip, ix, cw, origins, 200, 0.3, 10, 3, True),
+    rate = best_rate(lambda: importance_neighbors(ip, ix, *cw, origins, 200, 0.3, 10, 3, True),
                      len(origins) * 200, repeats)
     rows.append({**base, "kernel": "importance_neighbors 200 steps, top 10, weighted", "unit": "walk steps/s",
                  "rate_millions": rate / 1e6})

@@ -8,11 +8,13 @@ from gnn.models import EdgeGNN, GNNRecommender, GraphSAGE, PinSAGE
 from gnn.samplers import (
     Block,
     SampledSubgraph,
+    alias_table,
     cumulative_weights,
     importance_neighbors,
     sample_blocks,
     sample_neighbors,
     table_blocks,
+    weight_tables,
 )
 
 __all__ = [
@@ -20,6 +22,6 @@ __all__ = [
     "GlobalGraphEncoder", "edge_features", "ItemFeatures",
     "sage_conv", "PinSAGEConv", "DisentangledEdgeConv",
     "GNNRecommender", "GraphSAGE", "PinSAGE", "EdgeGNN",
-    "Block", "SampledSubgraph", "cumulative_weights", "sample_neighbors", "importance_neighbors", "sample_blocks",
-    "table_blocks",
+    "Block", "SampledSubgraph", "alias_table", "cumulative_weights", "weight_tables", "sample_neighbors",
+    "importance_neighbors", "sample_blocks", "table_blocks",
 ]

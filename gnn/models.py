@@ -28,7 +28,7 @@ from gnn.encoders import GlobalGraphEncoder
 from gnn.features import ItemFeatures
 from gnn.losses import full_softmax_loss, hinge_loss, sampled_softmax_loss
 from gnn.modules import PinSAGEStack, SAGEStack
-from gnn.samplers import cumulative_weights, importance_neighbors, sample_blocks, sample_neighbors, table_blocks
+from gnn.samplers import importance_neighbors, sample_blocks, sample_neighbors, table_blocks, weight_tables
 from graphrec.build import build_item_graph
 from graphrec.config import to_dict
 from graphrec.embeddings import Embeddings
@@ -117,7 +117,7 @@ class GraphSAGE(GNNRecommender):
     config_class: ClassVar[type] = GraphSAGEConfig
 
     def build_module(self, graph: ItemGraph) -> nn.Module:
-        self.cumw_ = cumulative_weights(graph.indptr, graph.weights)
+        self.tables_ = weight_tables(graph.indptr, graph.weights)
         cfg = self.config
         return SAGEStack(self.features(graph), cfg.embedding_dim, cfg.num_layers, cfg.aggregator, cfg.dropout)
 
@@ -126,7 +126,7 @@ class GraphSAGE(GNNRecommender):
         cfg, g = self.config, self.graph_
         seeds, inv = np.unique(np.concatenate([q, p, negs]), return_inverse=True)
         sub = sample_blocks(g.indptr, g.indices, g.weights, seeds, cfg.fanouts, int(rng.integers(2**31)),
-                            cfg.weighted_sampling, self.cumw_)
+                            cfg.weighted_sampling, self.tables_)
         z = self.module_(sub)
         b = len(q)
         return sampled_softmax_loss(z[inv[:b]], z[inv[b:2 * b]], z[inv[2 * b:]], torch.from_numpy(p),
@@ -136,7 +136,7 @@ class GraphSAGE(GNNRecommender):
         cfg, g = self.config, self.graph_
         fanouts = cfg.inference_fanouts or cfg.fanouts
         nodes = np.arange(g.num_nodes, dtype=np.int64)
-        tables = [sample_neighbors(g.indptr, g.indices, self.cumw_, nodes, int(f), cfg.seed + 7 * i,
+        tables = [sample_neighbors(g.indptr, g.indices, *self.tables_, nodes, int(f), cfg.seed + 7 * i,
                                    cfg.weighted_sampling)[0] for i, f in enumerate(reversed(fanouts))]
         return self.module_.infer(tables)  # type: ignore[operator]
 
@@ -155,12 +155,12 @@ class PinSAGE(GNNRecommender):
 
     def build_module(self, graph: ItemGraph) -> nn.Module:
         cfg = self.config
-        cumw = cumulative_weights(graph.indptr, graph.weights)
+        tables = weight_tables(graph.indptr, graph.weights)
         nodes = np.arange(graph.num_nodes, dtype=np.int64)
         self.neighbors_, self.neighbor_weights_ = importance_neighbors(
-            graph.indptr, graph.indices, cumw, nodes, cfg.num_steps, cfg.restart_prob, cfg.top_t, cfg.seed, True)
+            graph.indptr, graph.indices, *tables, nodes, cfg.num_steps, cfg.restart_prob, cfg.top_t, cfg.seed, True)
         lo, hi = cfg.hard_band
-        self.hard_ = importance_neighbors(graph.indptr, graph.indices, cumw, nodes, cfg.hard_steps,
+        self.hard_ = importance_neighbors(graph.indptr, graph.indices, *tables, nodes, cfg.hard_steps,
                                           cfg.restart_prob, hi - lo, cfg.seed + 1, True, lo)[0]
         return PinSAGEStack(self.features(graph), cfg.embedding_dim, cfg.num_layers)
 

@@ -4,7 +4,7 @@ Every kernel is a pure function of arrays. Target ``b`` of a call draws its rand
 splitmix64 stream seeded by ``(seed, b)``, so results are identical for any number of threads.
 
 * :func:`sample_neighbors` -- ``S`` neighbours per node, the GraphSAGE recipe: without replacement when the
-  degree is ``>= S`` (Floyd's algorithm, or sequential weighted draws by rejection for ``weighted=True``),
+  degree is ``>= S`` (Floyd's algorithm, or exact successive weighted draws for ``weighted=True``),
   with replacement otherwise. Weighted draws pick edge ``e`` of row ``v`` with probability ``w_e / sum_v w``.
 * :func:`importance_neighbors` -- PinSAGE neighbourhoods: random walks with restart from each node; the
   ``top_t`` most visited nodes become its neighbours with L1-normalised visit counts as weights. Expected
@@ -28,10 +28,15 @@ from graphrec.rng import S32 as _S32
 from graphrec.rng import next_u64, stream_seed
 from graphrec.rng import uniform as _uniform
 
+_LOW32 = np.uint64(0xFFFFFFFF)
+_ALIAS_TRIES = 4  # alias draws tried per without-replacement draw before the exact O(k + log d) steps
+
 __all__ = [
     "Block",
     "SampledSubgraph",
+    "alias_table",
     "cumulative_weights",
+    "weight_tables",
     "sample_neighbors",
     "importance_neighbors",
     "sample_blocks",
@@ -66,18 +71,81 @@ def cumulative_weights(indptr: NDArray[np.int64], weights: NDArray[np.float32]) 
     return out
 
 
+@njit(parallel=True, cache=True)
+def alias_table(indptr: NDArray[np.int64], weights: NDArray[np.float32]) -> NDArray[np.uint64]:
+    """Row-local Walker alias tables (Vose's construction), one packed ``uint64`` per edge, for O(1) weighted draws.
+
+    Entry ``e`` of row ``[s, s + d)``: the high 32 bits hold the acceptance threshold ``round(d p_e 2^32)``
+    (``p_e = w_e / sum_v w``, clipped), the low 32 bits the row-local offset of its alias. A draw picks a
+    column ``i`` uniformly and keeps it when 32 further random bits fall below its threshold, else takes its
+    alias: edge ``e`` comes out with probability ``p_e`` up to rounding of order ``2^-32``. Zero-weight edges
+    have threshold 0 (never kept) and are nobody's alias. Rows whose weights are all zero are left as zeros.
+    """
+    n = len(indptr) - 1
+    out = np.zeros(len(weights), dtype=np.uint64)
+    for v in prange(n):
+        s, e = indptr[v], indptr[v + 1]
+        d = e - s
+        total = 0.0
+        for i in range(s, e):
+            total += max(weights[i], 0.0)
+        if d == 0 or total <= 0.0:
+            continue
+        prob = np.empty(d, dtype=np.float64)
+        small = np.empty(d, dtype=np.int64)
+        large = np.empty(d, dtype=np.int64)
+        alias = np.arange(d)
+        n_small = n_large = 0
+        for i in range(d):
+            prob[i] = max(weights[s + i], 0.0) * d / total
+            if prob[i] < 1.0:
+                small[n_small] = i
+                n_small += 1
+            else:
+                large[n_large] = i
+                n_large += 1
+        while n_small > 0 and n_large > 0:
+            n_small -= 1
+            lo = small[n_small]
+            hi = large[n_large - 1]
+            alias[lo] = hi
+            prob[hi] -= 1.0 - prob[lo]
+            if prob[hi] < 1.0:
+                n_large -= 1
+                small[n_small] = hi
+                n_small += 1
+        for j in range(n_large):  # what is left is full (up to rounding): keep itself
+            prob[large[j]] = 1.0
+        heaviest = 0
+        for i in range(1, d):
+            if weights[s + i] > weights[s + heaviest]:
+                heaviest = i
+        for j in range(n_small):
+            if prob[small[j]] > 0.0:
+                prob[small[j]] = 1.0
+            else:
+                alias[small[j]] = heaviest
+        for i in range(d):
+            thr = 4294967295 if prob[i] >= 1.0 else min(int(prob[i] * 4294967296.0 + 0.5), 4294967295)
+            out[s + i] = (np.uint64(thr) << _S32) | np.uint64(alias[i])
+    return out
+
+
+def weight_tables(indptr: NDArray[np.int64], weights: NDArray[np.float32]) -> tuple[NDArray[np.float64],
+                                                                                      NDArray[np.uint64]]:
+    """``(cumulative_weights, alias_table)`` of a graph: the two tables every weighted kernel reads."""
+    return cumulative_weights(indptr, weights), alias_table(indptr, weights)
+
+
 @njit(inline="always", cache=True)
-def _weighted_edge(s: int, e: int, cumw: NDArray[np.float64], state: NDArray[np.uint64]) -> int:
-    """Edge position in ``[s, e)`` drawn with probability proportional to its weight (binary search)."""
-    target = _uniform(state) * cumw[e - 1]
-    lo, hi = s, e - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cumw[mid] > target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def _alias_edge(s: int, d: int, alias: NDArray[np.uint64], state: NDArray[np.uint64]) -> int:
+    """Edge position in ``[s, s + d)`` drawn with probability proportional to its weight (alias method)."""
+    r = next_u64(state)
+    i = s + int(((r >> _S32) * np.uint64(d)) >> _S32)
+    packed = alias[i]
+    if (r & _LOW32) < (packed >> _S32):
+        return i
+    return s + int(packed & _LOW32)
 
 
 @njit(inline="always", cache=True)
@@ -88,51 +156,95 @@ def _taken(buf: NDArray[np.int64], n: int, x: int) -> bool:
     return False
 
 
-@njit(cache=True)
-def _weighted_without(s: int, e: int, cumw: NDArray[np.float64], k: int, out: NDArray[np.int64],
-                      state: NDArray[np.uint64]) -> None:
-    """``k`` distinct edges of row ``[s, e)`` by successive weighted draws (rejection, then exact scans)."""
+@njit(inline="always", cache=True)
+def _weighted_without(s: int, e: int, cumw: NDArray[np.float64], alias: NDArray[np.uint64], k: int,
+                      out: NDArray[np.int64], state: NDArray[np.uint64]) -> None:
+    """``k`` distinct edges of row ``[s, e)`` by successive weighted draws (draw ``n`` picks ``x`` with
+    probability ``w_x / (W - sum of the weights taken)`` among the edges not taken), exactly.
+
+    Each draw tries ``_ALIAS_TRIES`` O(1) alias draws from the whole row and keeps the first edge not taken yet:
+    rejection from the full law gives the same conditional law. When every try hits a taken edge (heavy edges),
+    this and all later draws use :func:`_weighted_exact`. Which method serves a draw depends on the past only,
+    and both give the exact conditional law, so the sequence is exact.
+    """
     n = 0
-    tries = 0
-    while n < k and tries < 8 * k:
-        x = _weighted_edge(s, e, cumw, state)
-        tries += 1
-        if not _taken(out, n, x):
-            out[n] = x
-            n += 1
-    while n < k:  # heavy edges keep being redrawn: continue the same process exactly by linear scans
-        rest = cumw[e - 1]
-        for i in range(n):
-            prev = cumw[out[i] - 1] if out[i] > s else 0.0
-            rest -= cumw[out[i]] - prev
-        if rest <= 1e-12 * cumw[e - 1]:
-            break
-        target = _uniform(state) * rest
-        acc = 0.0
-        pick = -1
-        for x in range(s, e):
-            if _taken(out, n, x):
-                continue
-            prev = cumw[x - 1] if x > s else 0.0
-            acc += cumw[x] - prev
-            pick = x
-            if acc > target:
+    while n < k:
+        x = -1
+        for _ in range(_ALIAS_TRIES):
+            y = _alias_edge(s, e - s, alias, state)
+            if not _taken(out, n, y):
+                x = y
                 break
-        out[n] = pick
+        if x < 0:
+            _weighted_exact(s, e, cumw, alias, k, out, n, state)
+            return
+        out[n] = x
+        n += 1
+
+
+@njit(cache=True)
+def _weighted_exact(s: int, e: int, cumw: NDArray[np.float64], alias: NDArray[np.uint64], k: int,
+                    out: NDArray[np.int64], n: int, state: NDArray[np.uint64]) -> None:
+    """Draws ``n .. k - 1`` of :func:`_weighted_without` without rejection, in ``O(k + log d)`` each.
+
+    A uniform ``t`` in ``[0, W - taken)`` is mapped to the full row by adding the weights of the taken edges
+    lying before the answer (``taken`` is kept sorted by position), then found by binary search on ``cumw``.
+    """
+    taken = np.empty(k, dtype=np.int64)  # positions drawn so far, sorted
+    total = cumw[e - 1]
+    rest = total
+    for i in range(n):
+        x = out[i]
+        rest -= cumw[x] - (cumw[x - 1] if x > s else 0.0)
+        j = i
+        while j > 0 and taken[j - 1] > x:
+            taken[j] = taken[j - 1]
+            j -= 1
+        taken[j] = x
+    while n < k:
+        if rest <= 1e-12 * total:
+            break  # fewer than k edges of positive weight
+        target = _uniform(state) * rest
+        for i in range(n):
+            t = taken[i]
+            if (cumw[t - 1] if t > s else 0.0) > target:
+                break
+            target += cumw[t] - (cumw[t - 1] if t > s else 0.0)
+        lo, hi = s, e - 1
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cumw[mid] > target:
+                hi = mid
+            else:
+                lo = mid + 1
+        x = lo
+        if _taken(taken, n, x):  # rounding at the very end of the row: last untaken edge of positive weight
+            x = e - 1
+            while x >= s and (_taken(taken, n, x) or cumw[x] <= (cumw[x - 1] if x > s else 0.0)):
+                x -= 1
+            if x < s:
+                break
+        out[n] = x
+        j = n
+        while j > 0 and taken[j - 1] > x:
+            taken[j] = taken[j - 1]
+            j -= 1
+        taken[j] = x
+        rest -= cumw[x] - (cumw[x - 1] if x > s else 0.0)
         n += 1
     for i in range(n, k):  # fewer than k edges of positive weight: fill with replacement
-        out[i] = _weighted_edge(s, e, cumw, state)
+        out[i] = _alias_edge(s, e - s, alias, state)
 
 
 @njit(parallel=True, cache=True)
 def sample_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], cumw: NDArray[np.float64],
-                     nodes: NDArray[np.int64], num_neighbors: int, seed: int,
+                     alias: NDArray[np.uint64], nodes: NDArray[np.int64], num_neighbors: int, seed: int,
                      weighted: bool) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """Sample ``num_neighbors`` out-neighbours of every node in ``nodes``.
 
     Args:
         indptr, indices: The CSR graph.
-        cumw: :func:`cumulative_weights` of the graph (only read when ``weighted``; may be empty otherwise).
+        cumw, alias: :func:`weight_tables` of the graph (only read when ``weighted``; may be empty otherwise).
         nodes: ``int64[B]`` node ids.
         num_neighbors: ``S`` samples per node.
         seed: Random seed; node ``b`` of the call uses stream ``(seed, b)``.
@@ -156,9 +268,9 @@ def sample_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], cumw
         row = eid[b]
         if d < s_count:
             for i in range(s_count):
-                row[i] = _weighted_edge(s, e, cumw, state) if weighted else s + _randint(state, d)
+                row[i] = _alias_edge(s, d, alias, state) if weighted else s + _randint(state, d)
         elif weighted:
-            _weighted_without(s, e, cumw, s_count, row, state)
+            _weighted_without(s, e, cumw, alias, s_count, row, state)
         else:
             for j in range(d - s_count, d):  # Floyd: a uniform S-subset of 0..d-1
                 t = _randint(state, j + 1)
@@ -174,8 +286,9 @@ def sample_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], cumw
 # ---------------------------------------------------------------------------------------------- importance
 @njit(parallel=True, cache=True)
 def importance_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], cumw: NDArray[np.float64],
-                         nodes: NDArray[np.int64], num_steps: int, restart_prob: float, top_t: int, seed: int,
-                         weighted: bool, skip: int = 0) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+                         alias: NDArray[np.uint64], nodes: NDArray[np.int64], num_steps: int, restart_prob: float,
+                         top_t: int, seed: int, weighted: bool,
+                         skip: int = 0) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
     """PinSAGE importance neighbourhoods by random walks with restart.
 
     From each node ``u`` a walk takes ``num_steps`` steps; after every step it jumps back to ``u`` with
@@ -184,7 +297,7 @@ def importance_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], 
     (ties: lower id first); ranks ``skip .. skip + top_t - 1`` are returned.
 
     Args:
-        indptr, indices, cumw: The CSR graph and its :func:`cumulative_weights` (read when ``weighted``).
+        indptr, indices: The CSR graph. cumw, alias: Its :func:`weight_tables` (read when ``weighted``).
         nodes: ``int64[B]`` origins.
         num_steps: Walk steps per origin (the visit budget).
         restart_prob: Probability of jumping back to the origin after a step, in ``(0, 1]``.
@@ -213,7 +326,7 @@ def importance_neighbors(indptr: NDArray[np.int64], indices: NDArray[np.int32], 
             if e == s or (weighted and cumw[e - 1] <= 0.0):
                 cur = u
                 s, e = indptr[cur], indptr[cur + 1]
-            pos = _weighted_edge(s, e, cumw, state) if weighted else s + _randint(state, e - s)
+            pos = _alias_edge(s, e - s, alias, state) if weighted else s + _randint(state, e - s)
             cur = indices[pos]
             if cur != u:
                 visits[n_vis] = cur
@@ -315,7 +428,8 @@ class SampledSubgraph:
 
 def sample_blocks(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights: NDArray[np.float32],
                   seeds: NDArray[np.int64], fanouts: list[int] | tuple[int, ...], seed: int = 0,
-                  weighted: bool = False, cumw: NDArray[np.float64] | None = None) -> SampledSubgraph:
+                  weighted: bool = False,
+                  tables: tuple[NDArray[np.float64], NDArray[np.uint64]] | None = None) -> SampledSubgraph:
     """Multi-hop neighbour sampling (GraphSAGE): ``fanouts[l]`` neighbours per node at hop ``l + 1``.
 
     Args:
@@ -324,7 +438,7 @@ def sample_blocks(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights
         fanouts: Neighbours per node per hop, nearest hop first (e.g. ``(10, 5)``).
         seed: Random seed (hop ``l`` uses ``seed * 1009 + l``).
         weighted: Weighted instead of uniform draws.
-        cumw: Precomputed :func:`cumulative_weights` (computed when ``weighted`` and omitted).
+        tables: Precomputed :func:`weight_tables` (computed when ``weighted`` and omitted).
 
     Returns:
         The :class:`SampledSubgraph`.
@@ -337,14 +451,15 @@ def sample_blocks(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights
         ([1, 2, 3], (3, 1))
     """
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
-    if weighted and cumw is None:
-        cumw = cumulative_weights(indptr, weights)
-    if cumw is None:
-        cumw = np.zeros(0, dtype=np.float64)
+    if weighted and tables is None:
+        tables = weight_tables(indptr, weights)
+    if tables is None:
+        tables = np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.uint64)
+    cumw, alias = tables
     n_id = seeds
     blocks = []
     for hop, fanout in enumerate(fanouts):
-        nbr, eid = sample_neighbors(indptr, indices, cumw, n_id, int(fanout), int(seed) * 1009 + hop, weighted)
+        nbr, eid = sample_neighbors(indptr, indices, cumw, alias, n_id, int(fanout), int(seed) * 1009 + hop, weighted)
         new_n_id, src, dst = _relabel(n_id, nbr, len(indptr) - 1)
         e_id = eid[eid >= 0]
         blocks.append(Block(np.stack([src, dst]), (len(new_n_id), len(n_id)), weights[e_id], e_id))

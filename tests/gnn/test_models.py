@@ -35,7 +35,7 @@ def small_synthetic():
 @pytest.mark.parametrize("cls, extra", [
     (GraphSAGE, {"aggregator": "mean"}),
     (GraphSAGE, {"aggregator": "pool", "num_layers": 1, "fanouts": (5,), "inference_fanouts": (5,)}),
-    (PinSAGE, {"top_t": 2, "num_layers": 1, "hard_band": (3, 8), "in_batch_negatives": True}),
+    (PinSAGE, {"top_t": 2, "num_layers": 1, "hard_band": (3, 8), "in_batch_negatives": True, "embedding_dim": 32}),
     (EdgeGNN, {"num_channels": 2}),
 ])
 def test_overfits_a_tiny_graph(rings, cls, extra):

@@ -11,11 +11,11 @@ import scipy.sparse as sp
 from scipy import stats
 
 from gnn.samplers import (
-    cumulative_weights,
     importance_neighbors,
     sample_blocks,
     sample_neighbors,
     table_blocks,
+    weight_tables,
 )
 
 
@@ -31,8 +31,8 @@ def _csr(rows: list[list[tuple[int, float]]]) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _draw(indptr, indices, weights, node, s, n, weighted, seed=0):
-    cumw = cumulative_weights(indptr, weights)
-    nbr, eid = sample_neighbors(indptr, indices, cumw, np.full(n, node, dtype=np.int64), s, seed, weighted)
+    nodes = np.full(n, node, dtype=np.int64)
+    nbr, eid = sample_neighbors(indptr, indices, *weight_tables(indptr, weights), nodes, s, seed, weighted)
     return nbr, eid
 
 
@@ -82,6 +82,44 @@ def test_weighted_without_replacement_matches_successive_sampling(weights):
     assert stats.chisquare(obs, expected).pvalue > 1e-3
 
 
+def test_weighted_without_replacement_heavy_edge_triples():
+    """Ordered triples when one edge holds 97% of the mass and one has weight 0: the alias tries keep hitting the
+    heavy edge, so most later draws take the exact fallback step; the law must still be successive sampling."""
+    weights = [200.0, 1.0, 2.0, 3.0, 0.0]
+    w = np.asarray(weights)
+    ip, ix, wt = _csr([[], [(j + 2, x) for j, x in enumerate(weights)]] + [[] for _ in range(5)])
+    n = 40000
+    nbr, _ = _draw(ip, ix, wt, 1, 3, n, weighted=True, seed=11)
+    assert (nbr != 6).all(), "a zero-weight edge was drawn"
+    exact = {k: v for k, v in _ordered_probs(w, 3).items() if v > 0}
+    keys = list(exact)
+    index = {k: i for i, k in enumerate(keys)}
+    obs = np.zeros(len(keys))
+    for row in nbr - 2:
+        obs[index[tuple(int(x) for x in row)]] += 1
+    assert stats.chisquare(obs, np.array([exact[k] for k in keys]) * n).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_alias_table_encodes_the_edge_probabilities(seed):
+    """The probability implied by each packed entry (kept share + shares aliased to it) is w / sum(w)."""
+    rng = np.random.default_rng(seed)
+    rows = [[(j, float(x)) for j, x in enumerate(rng.choice([0.0, 0.5, 1.0, 7.0, 100.0], size=d), start=1)]
+            for d in (1, 2, 5, 17, 64)]
+    rows[2][0] = (1, 0.0)
+    ip, ix, w = _csr(rows)
+    _, table = weight_tables(ip, w)
+    for v in range(len(rows)):
+        s, e = ip[v], ip[v + 1]
+        if w[s:e].sum() == 0:
+            continue
+        thr = (table[s:e] >> np.uint64(32)).astype(np.float64) / 2**32
+        alias = (table[s:e] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        implied = thr.copy()
+        np.add.at(implied, alias, 1.0 - thr)
+        np.testing.assert_allclose(implied / (e - s), w[s:e] / w[s:e].sum(), atol=1e-8)
+
+
 def test_weighted_with_replacement_single_draw_chi_square():
     weights = [0.5, 1.0, 2.0, 4.0, 8.0, 0.0]
     ip, ix, wt = _csr([[], [(j + 2, x) for j, x in enumerate(weights)]] + [[] for _ in range(6)])
@@ -100,15 +138,15 @@ def test_deterministic_and_thread_independent():
     m.setdiag(0)
     m.eliminate_zeros()
     m.sort_indices()
-    cumw = cumulative_weights(m.indptr.astype(np.int64), m.data)
+    tables = weight_tables(m.indptr.astype(np.int64), m.data)
     nodes = rng.integers(0, 200, 500).astype(np.int64)
-    args = (m.indptr.astype(np.int64), m.indices.astype(np.int32), cumw, nodes, 7, 42)
+    args = (m.indptr.astype(np.int64), m.indices.astype(np.int32), *tables, nodes, 7, 42)
     old = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = sample_neighbors(*args, True)[0], importance_neighbors(*args[:4], 50, 0.3, 5, 42, True)[0]
+        one = sample_neighbors(*args, True)[0], importance_neighbors(*args[:5], 50, 0.3, 5, 42, True)[0]
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = sample_neighbors(*args, True)[0], importance_neighbors(*args[:4], 50, 0.3, 5, 42, True)[0]
+        two = sample_neighbors(*args, True)[0], importance_neighbors(*args[:5], 50, 0.3, 5, 42, True)[0]
     finally:
         numba.set_num_threads(old)
     np.testing.assert_array_equal(one[0], two[0])
@@ -131,7 +169,7 @@ def test_importance_neighbours_follow_personalised_pagerank():
     ip, ix, w = a.indptr.astype(np.int64), a.indices.astype(np.int32), a.data.astype(np.float32)
     alpha, top_t = 0.3, 6
     origins = np.array([0, 5, 11], dtype=np.int64)
-    nbr, wt = importance_neighbors(ip, ix, cumulative_weights(ip, w), origins, 400000, alpha, top_t, 1, True)
+    nbr, wt = importance_neighbors(ip, ix, *weight_tables(ip, w), origins, 400000, alpha, top_t, 1, True)
     for row, u in enumerate(origins):
         ppr = nx.pagerank(g, alpha=1 - alpha, personalization={int(u): 1.0}, weight="weight", tol=1e-12)
         ranked = sorted((v for v in ppr if v != u), key=lambda v: -ppr[v])[:top_t]
@@ -145,9 +183,9 @@ def test_importance_skip_gives_middle_band():
     g = nx.gnm_random_graph(40, 200, seed=0)
     a = nx.to_scipy_sparse_array(g, nodelist=range(40), format="csr").astype(np.float32)
     ip, ix, w = a.indptr.astype(np.int64), a.indices.astype(np.int32), a.data
-    cw = cumulative_weights(ip, w)
-    full, _ = importance_neighbors(ip, ix, cw, np.array([0]), 5000, 0.3, 15, 2, False)
-    band, bw = importance_neighbors(ip, ix, cw, np.array([0]), 5000, 0.3, 10, 2, False, 5)
+    cw = weight_tables(ip, w)
+    full, _ = importance_neighbors(ip, ix, *cw, np.array([0]), 5000, 0.3, 15, 2, False)
+    band, bw = importance_neighbors(ip, ix, *cw, np.array([0]), 5000, 0.3, 10, 2, False, 5)
     np.testing.assert_array_equal(band[0], full[0, 5:15])
     assert abs(bw.sum() - 1) < 1e-5
 
