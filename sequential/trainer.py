@@ -28,7 +28,7 @@ from sequential.config import SASRecConfig
 from sequential.data import TrainData
 from sequential.losses import SequenceLoss, negative_feedback_loss
 
-__all__ = ["train_network", "distributed_context"]
+__all__ = ["train_network", "distributed_context", "epoch_batches"]
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +98,12 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
         seed_e = _epoch_seed(config.seed, epoch)
         torch.manual_seed(seed_e)
         gen = torch.Generator().manual_seed(seed_e)
-        perm = np.random.default_rng(seed_e).permutation(data.num_rows)
+        batches = epoch_batches(data.lengths, config.batch_size, config.length_buckets, seed_e)
         net.train()
         t_epoch = time.perf_counter()
         total, count = 0.0, 0
-        batches = range(0, data.num_rows, config.batch_size)
         bar = _progress(batches, config.progress and rank == 0, f"epoch {epoch + 1}")
-        for start in bar:
-            rows = perm[start: start + config.batch_size]
+        for rows in bar:
             loss_sum, n = _step(model, net, data, rows[rank::world], loss_fn, config, opt, gen, world)
             total += loss_sum
             count += n
@@ -136,6 +134,26 @@ def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts:
         net.load_state_dict(best_state)
     history["best_epoch"] = [early.best_step + 1]
     return history
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, length_buckets: int, seed: int) -> list[np.ndarray]:
+    """The row batches of one epoch: a seeded shuffle, cut into batches of ``batch_size`` rows.
+
+    With ``length_buckets > 1`` every run of ``length_buckets`` consecutive batches of the shuffle is sorted by
+    sequence length before it is cut and the batch order is shuffled again, so a batch holds sequences of similar
+    length and is trimmed to less padding (the attention costs O(L^2) per row), while every batch still draws
+    from a random slice of the data.
+    """
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(lengths))
+    if length_buckets > 1:
+        chunk = batch_size * length_buckets
+        perm = np.concatenate([c[np.argsort(lengths[c], kind="stable")]
+                               for c in np.split(perm, np.arange(chunk, len(perm), chunk))])
+    batches = [perm[i: i + batch_size] for i in range(0, len(perm), batch_size)]
+    if length_buckets > 1:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
 
 
 def data_num_items(net: nn.Module) -> int:

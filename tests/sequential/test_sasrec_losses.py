@@ -88,3 +88,38 @@ def test_negative_feedback_auxiliary_task(timecut_split) -> None:  # noqa: ANN00
     assert (data.padded[data.neg_row, data.neg_col] > 0).all()
     model = SASRec(**{**FAST, "negative_weight": 0.5}).fit(timecut_split)
     assert np.isfinite(model.history_["loss"]).all()
+
+
+@pytest.mark.parametrize("next_n", [1, 3])
+def test_chunked_softmax_ce_equals_materialised_cross_entropy(next_n: int) -> None:
+    """Value and both gradients against log_softmax on the full logits, chunks not dividing the rows, repeated and
+    missing targets included (float64, so the comparison is tight)."""
+    g = torch.Generator().manual_seed(3)
+    h = torch.randn(53, 8, dtype=torch.float64, generator=g, requires_grad=True)
+    table = torch.randn(21, 8, dtype=torch.float64, generator=g, requires_grad=True)
+    targets = torch.randint(0, 21, (53, next_n), generator=g)
+    targets[:4] = 0  # rows without any target
+    targets[5, :] = 7  # the same target twice in one row
+    loss, count = full_softmax_loss(h, targets, table, chunk=5)
+    grads = torch.autograd.grad(loss, (h, table))
+    logp = torch.log_softmax(h @ table[1:].T, dim=1)
+    valid = targets > 0
+    ref = -(logp.gather(1, (targets - 1).clamp_min(0)) * valid).sum()
+    ref_grads = torch.autograd.grad(ref, (h, table))
+    assert count == int(valid.sum())
+    assert torch.allclose(loss, ref, rtol=1e-12)
+    for got, want in zip(grads, ref_grads, strict=True):
+        assert torch.allclose(got, want, atol=1e-12)
+    assert float(grads[1][0].abs().sum()) == 0.0  # padding row never gets a gradient
+
+
+def test_chunked_softmax_ce_under_bf16_autocast_is_close() -> None:
+    g = torch.Generator().manual_seed(4)
+    h = torch.randn(64, 16, generator=g, requires_grad=True)
+    table = torch.randn(101, 16, generator=g, requires_grad=True)
+    targets = torch.randint(1, 101, (64, 1), generator=g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _ = full_softmax_loss(h, targets, table)
+    ref = torch.nn.functional.cross_entropy(h @ table[1:].T, targets[:, 0] - 1, reduction="sum")
+    assert loss.dtype == torch.float32
+    assert abs(float(loss) - float(ref)) / float(ref) < 2e-2

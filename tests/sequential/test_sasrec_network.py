@@ -54,3 +54,41 @@ def test_empty_history_gets_finite_scores(small_split) -> None:  # noqa: ANN001
     model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
     s = model.score(Sequences.from_lists([[], [1, 2]], num_items=small_split.num_items))
     assert np.isfinite(s[:, 1:]).all()
+
+
+def test_fast_dropout_keeps_the_expected_share_and_the_mean() -> None:
+    from sequential.network import fast_dropout
+
+    x = torch.ones(400_000)
+    torch.manual_seed(0)
+    y = fast_dropout(x, 0.3)
+    kept = float((y > 0).float().mean())
+    # binomial standard error at n = 4e5 is 7e-4: a 5-sigma band
+    assert abs(kept - 0.7) < 4e-3
+    assert abs(float(y.mean()) - 1.0) < 6e-3
+    assert torch.equal(y.unique(), torch.tensor([0.0, 65536 / (65536 - round(0.3 * 65536))]))
+    torch.manual_seed(0)
+    assert torch.equal(fast_dropout(x, 0.3), y)  # reproducible under torch.manual_seed
+    assert fast_dropout(x, 0.3, training=False) is x
+    assert float(fast_dropout(x, 1.0).abs().sum()) == 0.0
+    # the masks of neighbouring elements are independent: pairs (2i, 2i+1) are both kept ~0.49 of the time
+    both = float(((y[0::2] > 0) & (y[1::2] > 0)).float().mean())
+    assert abs(both - 0.49) < 6e-3
+
+
+def test_length_bucketed_batches_cover_every_row_once_with_less_padding() -> None:
+    from sequential.trainer import epoch_batches
+
+    lengths = np.random.default_rng(0).integers(2, 200, size=1000)
+    plain = epoch_batches(lengths, 16, 1, seed=5)
+    bucketed = epoch_batches(lengths, 16, 8, seed=5)
+    for batches in (plain, bucketed):
+        rows = np.concatenate(batches)
+        assert np.array_equal(np.sort(rows), np.arange(1000))
+    assert [b.tolist() for b in epoch_batches(lengths, 16, 8, seed=5)] == [b.tolist() for b in bucketed]
+    assert [b.tolist() for b in epoch_batches(lengths, 16, 8, seed=6)] != [b.tolist() for b in bucketed]
+
+    def padded(batches: list) -> int:
+        return sum(len(b) * int(lengths[b].max()) for b in batches)
+
+    assert padded(bucketed) < 0.75 * padded(plain)
