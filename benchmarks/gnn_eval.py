@@ -218,7 +218,19 @@ def task_timing(args: argparse.Namespace, overrides: dict[str, dict[str, Any]]) 
                      "fit_seconds": float(sum(e["train_seconds"] + e.get("eval_seconds", 0) for e in hist["epochs"]))})
         keys = ("sec_per_epoch", "cpu_sec_per_epoch", "pairs_per_epoch", "pairs_total", "steps_per_epoch",
                 "graph_edges")
-        write_results(args.name or "gnn_timing", rows, table(rows, keys))
+        write_results(args.name or "gnn_timing", rows, table(rows, keys) + EPOCH_NOTE.format(threads=args.threads))
+
+
+EPOCH_NOTE = """
+What an epoch is: one pass of the training loop (`gnn.trainer._train_epoch`) over `pairs_per_epoch` next-item pairs
+(`pair_window=1` transitions of the ML-1M train split: `pairs_total` = 981,491; the default
+`max_pairs_per_epoch=200000` draws 200,000 of them in a seeded random order, "every pair" visits all) in batches of
+1024. Each step samples two-hop blocks (fanouts 10, 5, weighted) around the batch's 1024 queries, 1024 positives and
+2048 shared random negatives, runs the two GraphSAGE layers, the sampled-softmax loss, backward and an Adam step.
+`sec_per_epoch` is the wall time of that loop and `cpu_sec_per_epoch` the process CPU time (torch and numba threads:
+{threads}); neither includes building the item graph (once per fit) nor the validation pass after each epoch
+(`fit s` = both epochs plus their validation). Mean over the epochs run (2, or 1 for "every pair").
+"""
 
 
 def main() -> None:
