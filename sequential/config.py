@@ -66,7 +66,10 @@ class SASRecConfig:
         patience: Evaluations without improvement of validation NDCG@10 before stopping. Default 5.
         eval_every: Epochs between validations. Default 1.
         max_minutes: Wall-time budget of training (None: no budget). Default None.
-        bf16: Run the forward/backward in bfloat16 autocast (faster on CPUs with AVX512-BF16). Default False.
+        bf16: Run the training forward/backward in bfloat16 autocast (matrix products in bfloat16, softmax and
+            losses in float32; evaluation always runs in float32). None: on when the CPU has native bfloat16
+            arithmetic (AVX512-BF16 or AMX), where it makes an ML-1M epoch ~1.3x faster at the same quality.
+            Default None.
         grad_clip: Gradient norm clip (0: off). Default 0.
         seed: Seed of initialisation, shuffling, dropout and sampling. Default 0.
         num_threads: torch CPU threads (None: torch's default). Default None.
@@ -103,7 +106,7 @@ class SASRecConfig:
     patience: int = 5
     eval_every: int = 1
     max_minutes: float | None = None
-    bf16: bool = False
+    bf16: bool | None = None
     grad_clip: float = 0.0
     seed: int = 0
     num_threads: int | None = None
@@ -147,6 +150,16 @@ class SASRecConfig:
             raise ConfigError(f"max_minutes must be > 0 (got {self.max_minutes})")
         if self.num_threads is not None and self.num_threads < 1:
             raise ConfigError(f"num_threads must be >= 1 (got {self.num_threads})")
+
+    def use_bf16(self) -> bool:
+        """``bf16`` resolved against the CPU (see the class docstring)."""
+        if self.bf16 is not None:
+            return self.bf16
+        import torch
+
+        cpu = torch.cpu
+        return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+                    or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
 
     def negatives(self) -> int:
         """``num_negatives`` resolved against the loss's default."""

@@ -164,7 +164,7 @@ def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, l
           config: SASRecConfig, opt: torch.optim.Optimizer, gen: torch.Generator, world: int) -> tuple[float, int]:
     """One optimiser step on this rank's rows; returns the global loss sum and target count of the batch."""
     batch = data.batch(rows)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.use_bf16()):
         hidden, table = model(batch.inputs)
         valid = batch.inputs > 0
         loss_sum, n = loss_fn(hidden[valid], batch.targets[valid], table, gen)
