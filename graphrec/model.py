@@ -23,6 +23,7 @@ from graphrec.artifacts import FORMAT_VERSION, atomic_dir, environment, read_jso
 from graphrec.config import from_dict, to_dict
 from graphrec.embeddings import Embeddings
 from graphrec.errors import ArtifactError, ConfigError, did_you_mean
+from graphrec.pooling import pool_histories
 from graphrec.sequences import Sequences
 from graphrec.split import Split
 from graphrec.vocab import ItemVocab
@@ -160,33 +161,6 @@ def load_model(directory: str | Path) -> Recommender:
         raise ArtifactError(f"no run directory at {directory}")
     meta = read_json(directory / "config.json")
     return get_model_class(str(meta.get("model"))).load(directory)
-
-
-def pool_histories(histories: Sequences, vectors: NDArray[np.float32],
-                   pooling: Literal["last", "mean", "mean_recent"] = "last", recent: int = 5,
-                   decay: float = 1.0) -> NDArray[np.float32]:
-    """User query vectors from item vectors: the last item, the mean of all, or a (decayed) mean of the last
-    ``recent`` items. Empty histories give zero vectors."""
-    n, dim = len(histories), vectors.shape[1]
-    out = np.zeros((n, dim), dtype=np.float32)
-    lengths = histories.lengths
-    if histories.num_events == 0:
-        return out
-    if pooling == "last":
-        has = lengths > 0
-        out[has] = vectors[histories.items[histories.offsets[1:][has] - 1]]
-        return out
-    if pooling not in ("mean", "mean_recent"):
-        raise ConfigError(f"pooling must be 'last', 'mean' or 'mean_recent' (got {pooling!r})")
-    h = histories.last(recent) if pooling == "mean_recent" else histories
-    age = np.repeat(h.lengths, h.lengths) - 1 - h.positions()
-    w = (decay ** age).astype(np.float32)
-    rows = h.row_ids()
-    np.add.at(out, rows, vectors[h.items] * w[:, None])
-    total = np.bincount(rows, weights=w, minlength=n).astype(np.float32)
-    nz = total > 0
-    out[nz] /= total[nz, None]
-    return out
 
 
 @dataclasses.dataclass(frozen=True)

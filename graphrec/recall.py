@@ -16,19 +16,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from graphrec.embeddings import Embeddings
 from graphrec.errors import DataError, UnknownIdError
 from graphrec.index import FaissIndex, _check_k, _check_unknown, results_frame
+from graphrec.pooling import POOLINGS, pool_histories
 from graphrec.sequences import Sequences, csr_from_lengths
 
 __all__ = ["recall_items", "recall_users", "pool_histories", "write_recall", "to_records", "POOLINGS"]
 
 log = logging.getLogger(__name__)
-
-POOLINGS = ("mean", "last", "mean_recent")
 
 
 def recall_items(index_or_embeddings: FaissIndex | Embeddings, item_ids: ArrayLike, k: int = 20,
@@ -63,7 +61,7 @@ def recall_items(index_or_embeddings: FaissIndex | Embeddings, item_ids: ArrayLi
 def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLike] | None = None, *,
                  histories: Sequence[Sequence[Any]] | Sequences | None = None,
                  embeddings: Embeddings | None = None, pooling: Literal["mean", "last", "mean_recent"] = "mean",
-                 num_recent: int = 5, k: int = 20, exclude_seen: bool = True,
+                 num_recent: int = 5, k: int = 20, exclude_seen: bool = True, decay: float = 1.0,
                  unknown: Literal["error", "skip"] = "error", query_ids: ArrayLike | None = None) -> pd.DataFrame:
     """User-to-item recall from user vectors, or from histories pooled over item vectors.
 
@@ -80,6 +78,8 @@ def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLik
             ``num_recent``. Under the cosine metric item vectors are normalised before pooling. History items
             without a trained vector (``known`` false) are left out of the pool.
         num_recent: Items pooled by ``"mean_recent"`` (default 5).
+        decay: Weight ``decay ** age`` of a history item ``age`` steps before the newest (default 1.0: a plain
+            mean); see :func:`~graphrec.pooling.pool_histories`.
         k: Items per user (clamped to the catalogue; default 20).
         exclude_seen: Never return an item of the user's history (default True; needs ``histories``).
         unknown: ``"error"`` raises :class:`~graphrec.errors.UnknownIdError` naming an unknown history id and
@@ -108,7 +108,7 @@ def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLik
     if query_vectors is None:
         if hist is None:
             raise DataError("recall_users needs query_vectors or histories")
-        vectors, usable = _pool_for_index(index, hist, embeddings, pooling, num_recent)
+        vectors, usable = _pool_for_index(index, hist, embeddings, pooling, num_recent, decay)
         if not usable.all():
             log.warning("%d of %d users have no history item with a vector: no recall for them",
                         int((~usable).sum()), n_users)
@@ -124,39 +124,6 @@ def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLik
     else:
         items, scores = index.search_multi(q, k, exclude)
     return results_frame(labels, items, scores, vocab)
-
-
-def pool_histories(vectors: NDArray[np.float32], offsets: NDArray[np.integer], items: NDArray[np.integer],
-                   pooling: Literal["mean", "last", "mean_recent"] = "mean", num_recent: int = 5,
-                   normalize: bool = False) -> NDArray[np.float32]:
-    """Pool item vectors over CSR histories into one vector per user.
-
-    Args:
-        vectors: ``float[N + 1, dim]`` item vectors (row = item index).
-        offsets: ``int[B + 1]`` CSR offsets; history ``b`` is ``items[offsets[b]:offsets[b + 1]]``, oldest first.
-        items: Item indices.
-        pooling: ``"mean"``, ``"last"`` or ``"mean_recent"`` (mean of the last ``num_recent`` items).
-        num_recent: Items pooled by ``"mean_recent"``.
-        normalize: Pool unit-length item vectors (for the cosine metric); zero vectors stay zero.
-
-    Returns:
-        ``float32[B, dim]``; rows of empty histories are zero.
-    """
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS} (got {pooling!r})")
-    if pooling == "mean_recent" and (not isinstance(num_recent, int) or num_recent < 1):
-        raise ValueError(f"num_recent must be an integer >= 1 (got {num_recent!r})")
-    seqs = Sequences(np.asarray(offsets, np.int64), np.asarray(items, np.int32), len(vectors) - 1)
-    if pooling != "mean":
-        seqs = seqs.last(1 if pooling == "last" else num_recent)
-    weights = np.ones(seqs.num_events, dtype=np.float64)
-    if normalize:
-        norms = np.linalg.norm(vectors[seqs.items], axis=1)
-        weights = np.divide(1.0, norms, out=np.zeros_like(weights), where=norms > 0)
-    lengths = seqs.lengths
-    weights /= np.repeat(np.maximum(lengths, 1), lengths)
-    mat = sp.csr_matrix((weights, seqs.items, seqs.offsets), shape=(len(seqs), len(vectors)))
-    return np.asarray(mat @ vectors, dtype=np.float32)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -251,7 +218,7 @@ def _encode_histories(histories: Sequence[Sequence[Any]], index: FaissIndex, unk
 
 
 def _pool_for_index(index: FaissIndex, hist: Sequences, embeddings: Embeddings | None, pooling: str,
-                    num_recent: int) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+                    num_recent: int, decay: float) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Pooled user vectors and which users had at least one usable history item."""
     emb = embeddings if embeddings is not None else index.embeddings_
     if emb is not None:
@@ -265,7 +232,7 @@ def _pool_for_index(index: FaissIndex, hist: Sequences, embeddings: Embeddings |
         present = np.unique(hist.items[usable_item[hist.items]])
         vectors[present] = index.item_vectors(present)
     hist = hist.select_events(usable_item[hist.items])
-    pooled = pool_histories(vectors, hist.offsets, hist.items, pooling, num_recent,  # type: ignore[arg-type]
+    pooled = pool_histories(hist, vectors, pooling, num_recent, decay,  # type: ignore[arg-type]
                             normalize=index.config.metric == "cosine")
     return pooled, hist.lengths > 0
 

@@ -7,14 +7,16 @@ Models with item vectors and a Faiss index (``RUN_DIR/index``) answer from the i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
 
 from graphrec.errors import DataError
-from graphrec.model import Recommender, load_model
+from graphrec.index import FaissIndex, results_frame
+from graphrec.model import EmbeddingRecommender, Recommender, load_model
+from graphrec.recall import recall_items, recall_users
 from graphrec.sequences import Sequences, csr_from_lengths
 
 __all__ = ["run_recall", "parse_history"]
@@ -27,27 +29,37 @@ def parse_history(text: str) -> list[str]:
 
 def run_recall(run_dir: str | Path, item_ids: list[str], history: str | None, batch_path: str | None, k: int,
                unknown: str = "error") -> pd.DataFrame:
-    """Recall top-``k`` items; returns columns ``query``, ``rank``, ``item``, ``score``."""
+    """Recall top-``k`` items; returns columns ``query``, ``rank``, ``item``, ``score``.
+
+    With an index, item-vector models answer ``item_ids`` by :func:`~graphrec.recall.recall_items` (nearest
+    items) and histories by :func:`~graphrec.recall.recall_users` over the model's own user vectors (its pooling;
+    a sequence model's encoder), so the index ranks as the evaluation scores. Without one, the model scores
+    every item exactly."""
     if k < 1:
         raise DataError(f"k must be >= 1 (got {k})")
     model = load_model(run_dir)
     index = _maybe_index(Path(run_dir), model)
     policy: Literal["skip", "error"] = "skip" if unknown == "skip" else "error"
     if item_ids:
-        codes = model.vocab_.encode(item_ids, unknown=policy)  # type: ignore[union-attr]
-        kept = [i for i in item_ids if i in model.vocab_] if policy == "skip" else item_ids  # type: ignore[operator]
-        seqs = _as_sequences([[int(c)] for c in codes], model.num_items)
-        return _recall(model, index, seqs, [str(x) for x in kept], k)
-    if history is not None:
-        lines = [parse_history(history)]
+        if index is not None and isinstance(model, EmbeddingRecommender):
+            return recall_items(index, np.asarray(item_ids, dtype=object), k, exclude_self=True, unknown=policy)
+        lines = [[i] for i in item_ids if policy == "error" or i in model.vocab_]  # type: ignore[operator]
+        queries = [line[0] for line in lines]
     else:
-        text = Path(batch_path).read_text(encoding="utf-8")  # type: ignore[arg-type]
-        lines = [parse_history(ln) for ln in text.splitlines() if ln.strip()]
-        if not lines:
-            raise DataError(f"{batch_path} has no history")
-    encoded = [model.vocab_.encode(h, unknown=policy).tolist() for h in lines]  # type: ignore[union-attr]
-    queries = [",".join(h) for h in lines]
-    return _recall(model, index, _as_sequences(encoded, model.num_items), queries, k)
+        if history is not None:
+            lines = [parse_history(history)]
+        else:
+            text = Path(batch_path).read_text(encoding="utf-8")  # type: ignore[arg-type]
+            lines = [parse_history(ln) for ln in text.splitlines() if ln.strip()]
+            if not lines:
+                raise DataError(f"{batch_path} has no history")
+        queries = [",".join(h) for h in lines]
+    seqs = _as_sequences([model.vocab_.encode(h, unknown=policy).tolist() for h in lines],  # type: ignore[union-attr]
+                         model.num_items)
+    if index is not None:
+        vectors = np.asarray(model.user_embeddings(seqs), dtype=np.float32)  # type: ignore[attr-defined]
+        return recall_users(index, vectors, histories=seqs, k=k, query_ids=np.asarray(queries, dtype=object))
+    return _exact_recall(model, seqs, queries, k)
 
 
 def _as_sequences(lists: list[list[int]], num_items: int) -> Sequences:
@@ -56,31 +68,20 @@ def _as_sequences(lists: list[list[int]], num_items: int) -> Sequences:
     return Sequences(csr_from_lengths(lengths), items, num_items)
 
 
-def _maybe_index(run_dir: Path, model: Recommender) -> Any:
+def _maybe_index(run_dir: Path, model: Recommender) -> FaissIndex | None:
     if not (run_dir / "index").is_dir() or not hasattr(model, "user_embeddings"):
         return None
-    from graphrec.index import FaissIndex
-
     emb = model.item_embeddings() if hasattr(model, "item_embeddings") else None
     return FaissIndex.load(run_dir / "index", emb)
 
 
-def _recall(model: Recommender, index: Any, seqs: Sequences, queries: list[str], k: int) -> pd.DataFrame:
-    if index is not None:
-        vectors = np.asarray(model.user_embeddings(seqs), dtype=np.float32)  # type: ignore[attr-defined]
-        items, scores = index.search(vectors, k, exclude=seqs)
-    else:
-        s = torch.as_tensor(model.score(seqs), dtype=torch.float32).clone()
-        s[:, 0] = -float("inf")
-        if seqs.num_events:
-            s[torch.from_numpy(seqs.row_ids()), torch.from_numpy(seqs.items.astype(np.int64))] = -float("inf")
-        top = torch.topk(s, min(k, model.num_items), dim=1)
-        items, scores = top.indices.numpy().astype(np.int32), top.values.numpy()
-    rows: list[dict[str, Any]] = []
-    vocab = model.vocab_
-    for q, its, scs in zip(queries, items, scores, strict=True):
-        ok = (its > 0) & np.isfinite(scs)
-        ext = vocab.decode(its[ok])  # type: ignore[union-attr]
-        rows.extend({"query": q, "rank": r + 1, "item": e, "score": float(s)}
-                    for r, (e, s) in enumerate(zip(ext.tolist(), scs[ok].tolist(), strict=True)))
-    return pd.DataFrame(rows, columns=["query", "rank", "item", "score"])
+def _exact_recall(model: Recommender, seqs: Sequences, queries: list[str], k: int) -> pd.DataFrame:
+    """Top-``k`` of the model's full scores, history items and non-finite scores left out."""
+    s = torch.as_tensor(model.score(seqs), dtype=torch.float32).clone()
+    s[:, 0] = -float("inf")
+    if seqs.num_events:
+        s[torch.from_numpy(seqs.row_ids()), torch.from_numpy(seqs.items.astype(np.int64))] = -float("inf")
+    top = torch.topk(s, min(k, model.num_items), dim=1)
+    items, scores = top.indices.numpy().astype(np.int64), top.values.numpy()
+    items[~np.isfinite(scores)] = -1
+    return results_frame(np.asarray(queries, dtype=object), items, scores, model.vocab_)  # type: ignore[arg-type]

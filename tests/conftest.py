@@ -9,13 +9,18 @@ imported, because ``tests/walks`` has a conftest module of its own.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from graphrec import datasets
+from graphrec.embeddings import Embeddings
 from graphrec.graph import ItemGraph
+from graphrec.model import EmbeddingRecommender
+from graphrec.split import Split
 from graphrec.vocab import ItemVocab
 
 #: Small enough to keep the suite fast, large enough for calibrated quality checks.
@@ -108,3 +113,33 @@ def graph_from_edges(num_items: int, edges: list[tuple[int, int, float]], direct
         src, dst, w = src + dst, dst + src, w + w
     m = sp.coo_matrix((w, (src, dst)), shape=(num_items + 1, num_items + 1))
     return ItemGraph.from_scipy(m, ItemVocab(np.arange(1, num_items + 1)), directed=directed)
+
+
+@dataclass(frozen=True)
+class _QueryConfig:
+    pooling: str = "mean"
+    recent: int = 5
+    decay: float = 1.0
+    similarity: str = "cosine"
+
+
+class _RandomVectors(EmbeddingRecommender):
+    """An item-vector model over seeded Gaussian vectors of items ``m0 .. m{n-1}``."""
+
+    name = "random-vectors"
+    config_class = _QueryConfig
+    shape = (200, 8)
+
+    def fit(self, split: Split | None = None, seed: int = 5) -> _RandomVectors:
+        n, dim = self.shape
+        vectors = np.random.default_rng(seed).standard_normal((n + 1, dim)).astype(np.float32)
+        self.embeddings_ = Embeddings(ItemVocab([f"m{j}" for j in range(n)]), vectors)
+        self.vocab_ = self.embeddings_.vocab
+        return self
+
+
+@pytest.fixture
+def vector_model() -> Callable[..., EmbeddingRecommender]:
+    """``vector_model(**query)``: a fitted item-vector model (200 items, 8 dimensions) with the given pooling,
+    recent, decay and similarity."""
+    return lambda **query: _RandomVectors(**query).fit()

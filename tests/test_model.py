@@ -13,7 +13,7 @@ from graphrec.artifacts import read_json
 from graphrec.embeddings import Embeddings
 from graphrec.errors import ArtifactError, ConfigError
 from graphrec.evaluate import evaluate
-from graphrec.model import MODELS, EmbeddingRecommender, Recommender, get_model_class, load_model, pool_histories
+from graphrec.model import MODELS, EmbeddingRecommender, Recommender, get_model_class, load_model
 from graphrec.sequences import Sequences
 from graphrec.split import Split
 
@@ -163,18 +163,6 @@ def test_failed_save_keeps_the_previous_run(tmp_path: Path, synth_split: Split,
 
 # ---------------------------------------------------------------------- pooling and embedding models
 VECS = np.array([[0, 0], [1, 0], [0, 2], [3, 3]], dtype=np.float32)
-H = Sequences.from_lists([[1, 2, 3], [], [2]], 3)
-
-
-def test_pool_last_mean_recent_by_hand() -> None:
-    np.testing.assert_allclose(pool_histories(H, VECS, "last"), [[3, 3], [0, 0], [0, 2]])
-    np.testing.assert_allclose(pool_histories(H, VECS, "mean"), [[4 / 3, 5 / 3], [0, 0], [0, 2]])
-    np.testing.assert_allclose(pool_histories(H, VECS, "mean_recent", recent=2), [[1.5, 2.5], [0, 0], [0, 2]])
-    # decay 0.5: weights 0.25, 0.5, 1 for ages 2, 1, 0
-    expect = (0.25 * VECS[1] + 0.5 * VECS[2] + 1.0 * VECS[3]) / 1.75
-    np.testing.assert_allclose(pool_histories(H, VECS, "mean", decay=0.5)[0], expect, rtol=1e-6)
-    with pytest.raises(ConfigError, match="'max'"):
-        pool_histories(H, VECS, "max")  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

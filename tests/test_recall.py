@@ -1,4 +1,4 @@
-"""recall_items / recall_users / pool_histories / write_recall against hand-made and brute-force answers."""
+"""recall_items / recall_users / write_recall against hand-made and brute-force answers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphrec import Embeddings, ItemVocab
+from graphrec import Embeddings, ItemVocab, Sequences
 from graphrec.errors import DataError, UnknownIdError
 from graphrec.index import FaissIndex
-from graphrec.recall import pool_histories, recall_items, recall_users, to_records, write_recall
+from graphrec.recall import recall_items, recall_users, to_records, write_recall
 
 N, DIM = 200, 8
 
@@ -44,20 +44,6 @@ def top_items(emb: Embeddings, query: np.ndarray, k: int, exclude: list[int], me
     s = x @ q
     s[np.asarray(exclude, dtype=np.int64) - 1] = -np.inf
     return [f"m{j}" for j in np.argsort(-s, kind="stable")[:k]]
-
-
-def test_pool_histories_by_hand() -> None:
-    vectors = np.array([[0, 0], [1, 0], [0, 2], [3, 3]], dtype=np.float32)
-    offsets, items = np.array([0, 3, 3, 4]), np.array([1, 2, 3, 2])
-    np.testing.assert_allclose(pool_histories(vectors, offsets, items, "mean"), [[4 / 3, 5 / 3], [0, 0], [0, 2]])
-    np.testing.assert_allclose(pool_histories(vectors, offsets, items, "last"), [[3, 3], [0, 0], [0, 2]])
-    np.testing.assert_allclose(pool_histories(vectors, offsets, items, "mean_recent", num_recent=2),
-                               [[1.5, 2.5], [0, 0], [0, 2]])
-    unit = 1 / np.sqrt(2)
-    np.testing.assert_allclose(pool_histories(vectors, offsets, items, "mean", normalize=True),
-                               [[(1 + unit) / 3, (1 + unit) / 3], [0, 0], [0, 1]], rtol=1e-6)
-    with pytest.raises(ValueError, match="pooling must be one of"):
-        pool_histories(vectors, offsets, items, "max")  # type: ignore[arg-type]
 
 
 def test_recall_items_from_embeddings_uses_cosine_and_excludes_self(emb: Embeddings) -> None:
@@ -153,3 +139,26 @@ def test_write_recall_round_trip(tmp_path: Path, suffix: str) -> None:
         assert records[0]["query"] == 2**63 - 1 and all(isinstance(x, int) for x in records[0]["items"])
     with pytest.raises(ValueError, match="cannot tell the output format"):
         write_recall(frame, tmp_path / "recall.csv")
+
+
+# ---------------------------------------------------------------------- graphrec recall (recall_cli)
+def test_recall_cli_answers_from_the_index_as_the_model_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               vector_model) -> None:  # noqa: ANN001
+    from graphrec.recall_cli import run_recall
+
+    model = vector_model()
+    index = model.build_index(index_type="flat")
+    index.save(tmp_path / "index")
+    monkeypatch.setattr("graphrec.recall_cli.load_model", lambda _: model)
+    full_scores = model.score
+    monkeypatch.setattr(model, "score", lambda h: pytest.fail("the index path must not score exactly"))
+    items = run_recall(tmp_path, ["m3", "nope"], None, None, 4, unknown="skip")
+    pd.testing.assert_frame_equal(items, recall_items(index, ["m3"], k=4))
+    hist = run_recall(tmp_path, [], "m1,m9", None, 5)
+    assert hist["query"].tolist() == ["m1,m9"] * 5 and hist["rank"].tolist() == [1, 2, 3, 4, 5]
+    s = full_scores(Sequences.from_lists([model.vocab_.encode(["m1", "m9"]).tolist()], N))[0]
+    s[0] = -np.inf
+    s[model.vocab_.encode(["m1", "m9"])] = -np.inf
+    assert hist["item"].tolist() == model.vocab_.decode(np.argsort(-s, kind="stable")[:5]).tolist()
+    with pytest.raises(UnknownIdError, match="'nope'"):
+        run_recall(tmp_path, [], "m1,nope", None, 5)
