@@ -6,7 +6,7 @@ The defaults are the best configuration measured on ML-1M on the 2-core CPU of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from graphrec.errors import ConfigError
@@ -26,7 +26,9 @@ class SASRecConfig:
         embedding_dim: Width of item/position embeddings and hidden states. Default 64.
         num_blocks: Self-attention blocks. Default 2.
         num_heads: Attention heads per block. Default 1.
-        dropout: Dropout on embeddings, attention weights and feed-forward outputs. Default 0.2.
+        dropout: Dropout on embeddings, attention weights and feed-forward outputs. None: the paper's rule, 0.5
+            when the median training sequence is shorter than 20 items (sparse logs such as Amazon Beauty or
+            sessions) and 0.2 otherwise (ML-1M); ``fit`` stores the value it chose. Default None.
         activation: Feed-forward activation, ``gelu`` or ``relu`` (the paper). Default ``gelu``.
         positions: ``from_start`` (position 0 = oldest item of the window: whole-sequence training then equals
             prefix training) or ``from_end`` (the paper: the newest item at position ``max_len - 1``).
@@ -82,7 +84,7 @@ class SASRecConfig:
     embedding_dim: int = 64
     num_blocks: int = 2
     num_heads: int = 1
-    dropout: float = 0.2
+    dropout: float | None = None
     activation: Literal["gelu", "relu"] = "gelu"
     positions: Literal["from_start", "from_end"] = "from_start"
     side_info: bool = False
@@ -124,7 +126,7 @@ class SASRecConfig:
         if self.embedding_dim % self.num_heads:
             raise ConfigError(f"embedding_dim ({self.embedding_dim}) must be divisible by num_heads "
                               f"({self.num_heads})")
-        if not 0.0 <= self.dropout < 1.0:
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
         if self.num_negatives is not None and self.num_negatives < 1:
             raise ConfigError(f"num_negatives must be >= 1 (got {self.num_negatives})")
@@ -150,6 +152,13 @@ class SASRecConfig:
             raise ConfigError(f"max_minutes must be > 0 (got {self.max_minutes})")
         if self.num_threads is not None and self.num_threads < 1:
             raise ConfigError(f"num_threads must be >= 1 (got {self.num_threads})")
+
+    def resolve(self, median_length: float) -> SASRecConfig:
+        """This config with ``dropout`` chosen for data whose median training sequence has ``median_length``
+        items (see the class docstring); unchanged when it is set."""
+        if self.dropout is not None:
+            return self
+        return replace(self, dropout=0.5 if median_length < 20 else 0.2)
 
     def use_bf16(self) -> bool:
         """``bf16`` resolved against the CPU (see the class docstring)."""

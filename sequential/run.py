@@ -55,7 +55,8 @@ def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = 
     t0 = time.perf_counter()
     rec = cls(config).fit(split)
     fit_s = time.perf_counter() - t0
-    result: dict[str, Any] = {"dataset": dataset, "model": model, "config": to_dict(config), "fit_seconds": fit_s}
+    result: dict[str, Any] = {"dataset": dataset, "model": model, "config": to_dict(rec.config),
+                              "fit_seconds": fit_s}
     if rank == 0:
         counts = split.train_full.item_counts()
         if len(split.valid):

@@ -60,12 +60,12 @@ class SASRec(Recommender):
     # ------------------------------------------------------------------ training
     def fit(self, split: Split) -> SASRec:
         """Train on ``split.train``; early stopping on ``split.valid`` NDCG@10."""
-        cfg = self.config
-        cfg.validate()
+        self.config.validate()
+        data = TrainData(split.train, self.config.max_len, self.config.next_n)
+        self.config = cfg = self.config.resolve(float(np.median(data.lengths)) if data.num_rows else 0.0)
         self.vocab_ = split.vocab
         set_seed(cfg.seed)
         self.net_ = self._build(self._item_encoder(split), split.num_items)
-        data = TrainData(split.train, cfg.max_len, cfg.next_n)
         if data.num_rows == 0:
             raise ConfigError("no training sequence has two or more items: nothing to learn from")
 
@@ -90,7 +90,7 @@ class SASRec(Recommender):
     def _build(self, encoder: nn.Module, num_items: int) -> SASRecNet:
         cfg = self.config
         return SASRecNet(encoder, num_items, cfg.embedding_dim, cfg.max_len, cfg.num_blocks, cfg.num_heads,
-                         cfg.dropout, cfg.activation, cfg.positions)
+                         cfg.dropout if cfg.dropout is not None else 0.0, cfg.activation, cfg.positions)
 
     # ------------------------------------------------------------------ inference
     def _net(self) -> SASRecNet:

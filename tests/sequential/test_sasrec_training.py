@@ -87,3 +87,14 @@ def test_bad_config_is_an_error(settings: dict, message: str) -> None:
 def test_score_before_fit_is_an_error() -> None:
     with pytest.raises(ConfigError, match="not fitted"):
         SASRec().score(Sequences.from_lists([[1]], num_items=3))
+
+
+def test_dropout_follows_the_papers_rule_unless_set(small_split) -> None:  # noqa: ANN001
+    from sequential.config import SASRecConfig
+
+    assert SASRecConfig().resolve(6.0).dropout == 0.5  # sparse logs (Beauty, sessions)
+    assert SASRecConfig().resolve(94.0).dropout == 0.2  # ML-1M
+    assert SASRecConfig(dropout=0.1).resolve(6.0).dropout == 0.1
+    model = SASRec(**{**FAST, "dropout": None, "epochs": 1}).fit(small_split)
+    lengths = np.minimum(small_split.train.lengths, model.config.max_len + 1)
+    assert model.config.dropout == (0.5 if np.median(lengths[lengths >= 2]) < 20 else 0.2)
