@@ -91,6 +91,27 @@ def test_encoder_uses_edge_attributes_and_keeps_padding_zero():
 
 
 @pytest.mark.parametrize("variant", ["disentangled", "transformer"])
+def test_every_edge_attribute_reaches_its_message(variant):
+    """d(output) / d(edge_attr) is non-zero for every edge, and perturbing the attributes of one edge ``j -> i``
+    of a one-layer encoder moves the vector of ``i`` and of no other item."""
+    g = _tiny_graph()
+    torch.manual_seed(1)
+    enc = GlobalGraphEncoder(g, dim=8, num_layers=1, num_channels=2, variant=variant)
+    enc.edge_attr.requires_grad_(True)
+    enc().pow(2).sum().backward()
+    assert (enc.edge_attr.grad.abs().sum(dim=1) > 0).all(), "some edge's attributes do not reach the output"
+    with torch.no_grad():
+        enc.edge_attr.requires_grad_(False)
+        base = enc()
+        for e in range(len(g.indices)):
+            target = int(enc.edge_index[1, e])
+            enc.edge_attr[e] += 1.0
+            moved = (enc() - base).abs().sum(dim=1) > 1e-6
+            enc.edge_attr[e] -= 1.0
+            assert moved.nonzero().ravel().tolist() == [target], f"edge {e}: moved {moved.nonzero().ravel()}"
+
+
+@pytest.mark.parametrize("variant", ["disentangled", "transformer"])
 def test_encoder_gradients_flow(variant):
     enc = GlobalGraphEncoder(_tiny_graph(), dim=8, num_channels=2, variant=variant)
     enc().pow(2).sum().backward()
