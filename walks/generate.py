@@ -38,10 +38,17 @@ class WalkStats:
         return self.num_steps / self.seconds if self.seconds > 0 else float("inf")
 
 
+def bitmap_fits(graph: ItemGraph) -> bool:
+    """Whether the adjacency bitmap of ``graph`` (``n^2 / 8`` bytes) is no larger than its ``indices`` array."""
+    n = graph.num_nodes
+    return n * ((n + 63) // 64) * 8 <= graph.indices.nbytes
+
+
 class RandomWalker:
     """Weighted first-order (DeepWalk) and second-order (node2vec) walks on a CSR graph.
 
-    Building the walker makes the alias tables (8 bytes per edge); every walk call reuses them. Walk ``w``
+    Building the walker makes the alias tables (12 bytes per edge, plus the adjacency bitmap on dense graphs
+    for node2vec); every walk call reuses them. Walk ``w``
     starts at ``starts[w % num_starts]``, the starts being the nodes with positive out-weight in increasing
     order, so walks ``0 .. num_starts - 1`` are round one, and so on. Walks end early at dead ends.
 
@@ -51,6 +58,10 @@ class RandomWalker:
         q: In-out parameter (node2vec). Default 1. ``p == q == 1`` is a first-order walk.
         method: ``deepwalk`` (first-order; ``p``/``q`` must be 1) or ``node2vec``. Default: ``node2vec`` when
             ``p`` or ``q`` differ from 1, else ``deepwalk``.
+        bitmap: node2vec tests "is ``t -> x`` an edge" on an adjacency bitmap (one memory read) instead of by
+            binary search of the row of ``t`` (``log2(degree)`` reads). Default ``None``: use the bitmap when
+            its ``n^2 / 8`` bytes are no more than the 4 bytes per edge of ``graph.indices`` (dense graphs), so
+            memory stays O(edges). The walks are the same either way.
 
     Raises:
         ConfigError: ``p`` or ``q`` not positive and finite, or an unknown method.
@@ -64,7 +75,8 @@ class RandomWalker:
         ((6, 5), 5)
     """
 
-    def __init__(self, graph: ItemGraph, p: float = 1.0, q: float = 1.0, method: str | None = None) -> None:
+    def __init__(self, graph: ItemGraph, p: float = 1.0, q: float = 1.0, method: str | None = None,
+                 bitmap: bool | None = None) -> None:
         for name, value in (("p", p), ("q", q)):
             number = isinstance(value, int | float | np.floating | np.integer)
             if not (number and np.isfinite(value) and value > 0):
@@ -81,8 +93,12 @@ class RandomWalker:
         self.q = float(q)
         self.second_order = method == "node2vec" and (p != 1 or q != 1)
         self.wsum = kernels.out_weights(graph.indptr, graph.weights)
-        self.prob, self.alias = kernels.build_alias(graph.indptr, graph.weights)
+        self.table = kernels.step_table(graph.indptr, graph.indices, graph.weights)
         self.starts = np.flatnonzero(self.wsum > 0).astype(np.int32)
+        if bitmap is None:
+            bitmap = bitmap_fits(graph)
+        self.bits = (kernels.adjacency_bits(graph.indptr, graph.indices) if self.second_order and bitmap
+                     else np.empty(0, dtype=np.uint64))
 
     @property
     def num_starts(self) -> int:
@@ -102,9 +118,9 @@ class RandomWalker:
                                                                                       NDArray[np.int32]]:
         """Walks ``first .. first + count - 1`` (any range: results do not depend on chunking or threads)."""
         g = self.graph
-        return kernels.walk_range(g.indptr, g.indices, g.weights, self.prob, self.alias, self.wsum,
-                                  self.starts, int(first), int(count), int(walk_length), self.p, self.q,
-                                  self.second_order, int(seed))
+        return kernels.walk_range(g.indptr, g.indices, g.weights, self.table, self.wsum, self.bits, self.starts,
+                                  int(first), int(count), int(walk_length), self.p, self.q, self.second_order,
+                                  int(seed))
 
     def walks(self, num_walks: int = 10, walk_length: int = 80, seed: int = 0) -> tuple[NDArray[np.int32],
                                                                                        NDArray[np.int32]]:

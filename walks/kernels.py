@@ -4,12 +4,18 @@ Every function here is a pure function of arrays. Walk ``w`` draws its random nu
 stream seeded by ``(seed, w)``, so the walks are the same for any number of threads and any chunking, and a
 range of walk indices can be generated on any machine independently of the others.
 
-First-order steps use Walker/Vose alias tables (``float32`` threshold + ``int32`` alias per edge:
-O(edges) memory, O(1) per step). node2vec second-order steps use rejection sampling (KnightKing, Yang et al.,
-SOSP 2019): propose ``x`` from the first-order distribution of ``v`` and accept with ``f(t, x) / M``, where
-``f = 1/p`` if ``x == t``, ``1`` if ``t -> x`` is an edge, ``1/q`` otherwise. When ``1/p`` dominates, the
-return edge is split off as its own mixture component so the envelope stays ``max(1, 1/q)``. The distribution
-is exact and nothing of size O(edges x degree) is ever built.
+First-order steps use Walker/Vose alias tables, stored as one 12-byte record per edge (target, ``float32``
+keep threshold, target of the alias) so that a step reads one record: O(edges) memory, O(1) per step.
+node2vec second-order steps use rejection sampling (KnightKing, Yang et al., SOSP 2019): propose ``x`` from the
+first-order distribution of ``v`` and accept with ``f(t, x) / M``, where ``f = 1/p`` if ``x == t``, ``1`` if
+``t -> x`` is an edge, ``1/q`` otherwise. When ``1/p`` dominates, the return edge is split off as its own
+mixture component so the envelope stays ``max(1, 1/q)``. The distribution is exact and nothing of size
+O(edges x degree) is ever built. The edge test is a binary search of the row of ``t``, or one bit of an
+adjacency bitmap on dense graphs (where ``n^2 / 8`` bytes is no more than the edge arrays).
+
+Walks are memory-bound (each step is a cache miss in a large table), so a thread advances a group of walks one
+step at a time in turn and prefetches the record that each walk's next draw will pick (the streams are
+counter-based, so the next draw is known before it is made); the misses of different walks then overlap.
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from graphrec.rng import GOLDEN, mix, stream_seed
 from graphrec.rng import MIX1 as _MIX1
 from graphrec.rng import S32 as _S32
 from graphrec.rng import next_u64 as _next
-from graphrec.rng import stream_seed
 from graphrec.rng import uniform as _uniform
+from walks._prefetch import prefetch
 
 __all__ = [
     "build_alias",
+    "step_table",
+    "adjacency_bits",
     "out_weights",
     "walk_range",
     "walk_seed",
@@ -117,18 +126,43 @@ def build_alias(indptr: NDArray[np.int64], weights: NDArray[np.float32]) -> tupl
     return prob, alias
 
 
+STEP_DTYPE = np.dtype([("node", np.int32), ("prob", np.float32), ("alias", np.int32)])
+
+
+@njit(parallel=True, cache=True)
+def build_step_table(indptr: NDArray[np.int64], indices: NDArray[np.int32], prob: NDArray[np.float32],
+                     alias: NDArray[np.int32], table: NDArray) -> None:
+    """Fill ``table`` (``STEP_DTYPE``, one record per edge) from the alias tables: the edge's own target, its
+    keep threshold and the target of its alias. A first-order step then reads one 12-byte record."""
+    n = len(indptr) - 1
+    for v in prange(n):
+        s = indptr[v]
+        for e in range(s, indptr[v + 1]):
+            table[e].node = indices[e]
+            table[e].prob = prob[e]
+            table[e].alias = indices[s + alias[e]]
+
+
+def step_table(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights: NDArray[np.float32]) -> NDArray:
+    """The per-edge records of first-order steps (``STEP_DTYPE``, 12 bytes per edge) for a CSR graph."""
+    prob, alias = build_alias(indptr, weights)
+    table = np.empty(len(indices), dtype=STEP_DTYPE)
+    build_step_table(indptr, indices, prob, alias, table)
+    return table
+
+
 # ---------------------------------------------------------------------------------------------- steps
 @njit(inline="always", cache=True)
-def _alias_step(v: int, indptr: NDArray[np.int64], indices: NDArray[np.int32], prob: NDArray[np.float32],
-                alias: NDArray[np.int32], state: NDArray[np.uint64]) -> int:
+def _alias_step(v: int, indptr: NDArray[np.int64], table: NDArray, state: NDArray[np.uint64]) -> int:
     """One first-order step from ``v`` (degree > 0): column by multiply-shift, keep or alias by low bits."""
     s = indptr[v]
     d = np.uint64(indptr[v + 1] - s)
     r = _next(state)
     k = np.int64(((r >> _S32) * d) >> _S32)
-    if float(r & _LOW32) * _INV32 < prob[s + k]:
-        return indices[s + k]
-    return indices[s + alias[s + k]]
+    rec = table[s + k]
+    if float(r & _LOW32) * _INV32 < rec.prob:
+        return rec.node
+    return rec.alias
 
 
 @njit(inline="always", cache=True)
@@ -146,10 +180,35 @@ def _find(indices: NDArray[np.int32], lo: int, hi: int, x: int) -> int:
     return -1
 
 
+@njit(parallel=True, cache=True)
+def adjacency_bits(indptr: NDArray[np.int64], indices: NDArray[np.int32]) -> NDArray[np.uint64]:
+    """The adjacency matrix as a bitmap: bit ``x`` of row ``t`` (``words = (n + 63) // 64`` words a row) is set
+    when ``t -> x`` is an edge. ``n * n / 8`` bytes: for dense graphs only (``walks.generate.bitmap_fits``)."""
+    n = len(indptr) - 1
+    words = (n + 63) >> 6
+    bits = np.zeros(n * words, dtype=np.uint64)
+    for t in prange(n):
+        row = t * words
+        for e in range(indptr[t], indptr[t + 1]):
+            x = indices[e]
+            bits[row + (x >> 6)] |= np.uint64(1) << np.uint64(x & 63)
+    return bits
+
+
+@njit(inline="always", cache=True)
+def _is_edge(t: int, x: int, indptr: NDArray[np.int64], indices: NDArray[np.int32], bits: NDArray[np.uint64],
+             words: int) -> bool:
+    """Whether ``t -> x`` is an edge: one bit of the bitmap when there is one (``words > 0``), else a binary
+    search of the sorted row of ``t``."""
+    if words > 0:
+        return (bits[t * words + (x >> 6)] >> np.uint64(x & 63)) & np.uint64(1) != 0
+    return _find(indices, indptr[t], indptr[t + 1], x) >= 0
+
+
 @njit(inline="always", cache=True)
 def _node2vec_step(t: int, v: int, indptr: NDArray[np.int64], indices: NDArray[np.int32],
-                   weights: NDArray[np.float32], prob: NDArray[np.float32], alias: NDArray[np.int32],
-                   wsum: NDArray[np.float64], inv_p: float, inv_q: float, split_return: bool,
+                   weights: NDArray[np.float32], table: NDArray, wsum: NDArray[np.float64],
+                   bits: NDArray[np.uint64], words: int, inv_p: float, inv_q: float, split_return: bool,
                    state: NDArray[np.uint64]) -> int:
     """One second-order step ``t -> v -> x`` by rejection sampling (exact node2vec distribution).
 
@@ -157,7 +216,6 @@ def _node2vec_step(t: int, v: int, indptr: NDArray[np.int64], indices: NDArray[n
     mixture component of mass ``w_vt / p`` against ``wsum[v] * max(1, 1/q)`` for the rest, and proposals of
     ``t`` from the alias table are rejected (they are covered by the component).
     """
-    t_lo, t_hi = indptr[t], indptr[t + 1]
     if split_return:
         env = max(1.0, inv_q)
         pos = _find(indices, indptr[v], indptr[v + 1], t)
@@ -169,12 +227,12 @@ def _node2vec_step(t: int, v: int, indptr: NDArray[np.int64], indices: NDArray[n
     while True:
         if p_return > 0.0 and _uniform(state) < p_return:
             return t
-        x = _alias_step(v, indptr, indices, prob, alias, state)
+        x = _alias_step(v, indptr, table, state)
         if x == t:
             if split_return:
                 continue
             f = inv_p
-        elif _find(indices, t_lo, t_hi, x) >= 0:
+        elif _is_edge(t, x, indptr, indices, bits, words):
             f = 1.0
         else:
             f = inv_q
@@ -183,43 +241,80 @@ def _node2vec_step(t: int, v: int, indptr: NDArray[np.int64], indices: NDArray[n
 
 
 # ---------------------------------------------------------------------------------------------- walks
+GROUP = 16  # walks advanced in turn by one thread, so that the memory reads of their steps overlap
+
+
+@njit(inline="always", cache=True)
+def _prefetch_step(x: int, indptr: NDArray[np.int64], table: NDArray, state: NDArray[np.uint64],
+                   ahead: int) -> None:
+    """Ask for the record that draw number ``ahead`` of ``state`` picks in the row of ``x`` (a hint only)."""
+    s = indptr[x]
+    d = np.uint64(indptr[x + 1] - s)
+    r = mix(state[0] + GOLDEN * np.uint64(ahead))
+    prefetch(table, s + np.int64(((r >> _S32) * d) >> _S32))
+
+
 @njit(parallel=True, cache=True)
 def walk_range(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights: NDArray[np.float32],
-               prob: NDArray[np.float32], alias: NDArray[np.int32], wsum: NDArray[np.float64],
-               starts: NDArray[np.int32], first: int, count: int, walk_length: int, p: float, q: float,
-               second_order: bool, seed: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+               table: NDArray, wsum: NDArray[np.float64], bits: NDArray[np.uint64], starts: NDArray[np.int32],
+               first: int, count: int, walk_length: int, p: float, q: float, second_order: bool,
+               seed: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """Walks ``first .. first + count - 1``; walk ``w`` starts at ``starts[w % len(starts)]``.
+
+    ``bits``: the :func:`adjacency_bits` bitmap for node2vec's edge tests, or an empty array (binary search).
+    Each thread advances ``GROUP`` walks one step at a time in turn and prefetches the record that each walk's
+    next step will read, so the cache misses of different walks overlap; every walk still draws only from its
+    own stream.
 
     Returns:
         ``walks`` int32 ``[count, walk_length]`` (0-padded after a dead end), ``lengths`` int32 ``[count]``.
     """
     walks = np.zeros((count, walk_length), dtype=np.int32)
-    lengths = np.empty(count, dtype=np.int32)
+    lengths = np.full(count, walk_length, dtype=np.int32)
     n_starts = len(starts)
     inv_p = 1.0 / p
     inv_q = 1.0 / q
     split_return = inv_p > max(1.0, inv_q)
-    for i in prange(count):
-        w = first + i
-        state = np.empty(1, dtype=np.uint64)
-        state[0] = walk_seed(seed, w)
-        v = starts[w % n_starts]
-        walks[i, 0] = v
-        t = -1
+    words = (len(indptr) + 62) >> 6 if len(bits) > 0 else 0
+    for grp in prange((count + GROUP - 1) // GROUP):
+        lo = grp * GROUP
+        m = min(GROUP, count - lo)
+        state = np.empty(GROUP, dtype=np.uint64)
+        cur = np.empty(GROUP, dtype=np.int64)
+        prev = np.full(GROUP, -1, dtype=np.int64)
+        for j in range(m):
+            w = first + lo + j
+            state[j] = walk_seed(seed, w)
+            cur[j] = starts[w % n_starts]
+            walks[lo + j, 0] = cur[j]
+        live = m
         n = 1
-        while n < walk_length:
-            if wsum[v] <= 0.0:
-                break
-            if second_order and t >= 0:
-                x = _node2vec_step(t, v, indptr, indices, weights, prob, alias, wsum, inv_p, inv_q,
-                                   split_return, state)
-            else:
-                x = _alias_step(v, indptr, indices, prob, alias, state)
-            walks[i, n] = x
+        while n < walk_length and live > 0:
+            for j in range(m):
+                v = cur[j]
+                if v < 0:
+                    continue
+                if wsum[v] <= 0.0:  # a dead end
+                    lengths[lo + j] = n
+                    cur[j] = -1
+                    live -= 1
+                    continue
+                st = state[j:j + 1]
+                t = prev[j]
+                if second_order and t >= 0:
+                    x = _node2vec_step(t, v, indptr, indices, weights, table, wsum, bits, words, inv_p,
+                                       inv_q, split_return, st)
+                else:
+                    x = _alias_step(v, indptr, table, st)
+                walks[lo + j, n] = x
+                prev[j] = v
+                cur[j] = x
+                _prefetch_step(x, indptr, table, st, 1)
+                if second_order:  # where the second proposal goes if the first is rejected
+                    _prefetch_step(x, indptr, table, st, 3)
+                    if words == 0:  # the first probe of the next step's binary search in the row of v
+                        prefetch(indices, (indptr[v] + indptr[v + 1]) >> 1)
             n += 1
-            t = v
-            v = x
-        lengths[i] = n
     return walks, lengths
 
 

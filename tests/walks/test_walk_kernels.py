@@ -117,6 +117,38 @@ def test_alias_tables_reproduce_weights() -> None:
         np.testing.assert_allclose(mass, g.transition_probs(v)[1], atol=1e-6)
 
 
+def test_step_table_and_adjacency_bitmap() -> None:
+    g = random_graph(70, 600, seed=3)
+    prob, alias = kernels.build_alias(g.indptr, g.weights)
+    table = kernels.step_table(g.indptr, g.indices, g.weights)
+    rows = np.repeat(np.arange(g.num_nodes), np.diff(g.indptr))
+    np.testing.assert_array_equal(table["node"], g.indices)
+    np.testing.assert_array_equal(table["prob"], prob)
+    np.testing.assert_array_equal(table["alias"], g.indices[g.indptr[rows] + alias])
+    bits = kernels.adjacency_bits(g.indptr, g.indices)
+    words = (g.num_nodes + 63) // 64
+    dense = np.unpackbits(bits.view(np.uint8), bitorder="little").reshape(g.num_nodes, 64 * words)
+    expect = np.zeros_like(dense)
+    expect[rows, g.indices] = 1
+    np.testing.assert_array_equal(dense, expect)
+
+
+@pytest.mark.parametrize(("p", "q"), [(1.0, 0.5), (0.25, 4.0), (4.0, 0.25), (2.0, 2.0)])
+def test_bitmap_and_binary_search_give_the_same_walks(p: float, q: float, weighted_directed: ItemGraph) -> None:
+    for g in (random_graph(300, 3000, seed=2), weighted_directed):
+        w1, l1 = RandomWalker(g, p=p, q=q, bitmap=True).walks(num_walks=4, walk_length=25, seed=1)
+        w2, l2 = RandomWalker(g, p=p, q=q, bitmap=False).walks(num_walks=4, walk_length=25, seed=1)
+        np.testing.assert_array_equal(w1, w2)
+        np.testing.assert_array_equal(l1, l2)
+
+
+def test_bitmap_only_on_dense_graphs() -> None:
+    dense, sparse = random_graph(60, 1500, seed=3), random_graph(2000, 3000, seed=3)
+    assert RandomWalker(dense, p=1.0, q=0.5).bits.size == 60 + 1
+    assert RandomWalker(sparse, p=1.0, q=0.5).bits.size == 0
+    assert RandomWalker(dense).bits.size == 0  # first-order walks never test edges
+
+
 def test_same_walks_for_any_thread_count_and_chunking() -> None:
     g = random_graph(300, 2000, seed=2)
     walker = RandomWalker(g, p=0.5, q=2.0)
