@@ -192,7 +192,7 @@ def data_inspect(path: str, fmt: str | None, user_col: str | None, item_col: str
 
     raw_nulls = _raw_null_report(path, fmt, sep)
     inter, side = read_data(path, fmt, ColumnMap(user=user_col or "user", item=item_col or "item",
-                                                 timestamp=time_col), sep)
+                                                 timestamp=time_col), sep, null_ids="drop")
     report = {"file": path, **inter.report(), **raw_nulls}
     if side is not None:
         report["side_info"] = repr(side)
@@ -200,7 +200,7 @@ def data_inspect(path: str, fmt: str | None, user_col: str | None, item_col: str
 
 
 def _raw_null_report(path: str, fmt: str | None, sep: str | None) -> dict[str, Any]:
-    """Null cells per column for tabular files (ids with nulls are rejected later, so report first)."""
+    """Null cells per column for tabular files (rows with null ids are counted in ``rows_with_null_ids``)."""
     from graphrec.readers import _read_table, infer_format
 
     f = fmt or infer_format(path)

@@ -34,6 +34,7 @@ class Interactions:
         users: User vocabulary. items: Item vocabulary.
         event_names: Names of event codes; ``negative_events`` are the codes of negative feedback.
         has_time: Whether ``timestamp`` came from the data (False: it is the order within the file).
+        null_id_rows: Rows dropped because their user or item id was null (``null_ids="drop"``; 0 otherwise).
     """
 
     frame: pd.DataFrame
@@ -42,17 +43,27 @@ class Interactions:
     event_names: tuple[str, ...] = ()
     negative_events: tuple[int, ...] = ()
     has_time: bool = True
+    null_id_rows: int = 0
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_frame(cls, df: pd.DataFrame, negative_events: tuple[str, ...] = NEGATIVE_EVENTS,
-                   source: str = "data") -> Interactions:
+                   source: str = "data", null_ids: Literal["error", "drop"] = "error") -> Interactions:
         """Validate a frame with standard column names and encode it.
 
+        Args:
+            df: Columns ``user``, ``item`` and optionally ``timestamp``, ``weight``, ``event``, ``session``.
+            negative_events: Event names that are negative feedback.
+            source: Name of the data in error messages.
+            null_ids: ``error`` (default) rejects rows with a null user or item id; ``drop`` leaves them out,
+                counted in ``null_id_rows`` (what ``graphrec data inspect`` reports).
+
         Raises:
-            DataError: empty frame, missing ``user``/``item`` column, null ids, non-numeric or NaN timestamps,
-                negative or non-finite weights.
+            DataError: empty frame, missing ``user``/``item`` column, null ids (unless dropped), non-numeric or NaN
+                timestamps, negative or non-finite weights.
         """
+        if null_ids not in ("error", "drop"):
+            raise ConfigError(f"null_ids must be 'error' or 'drop' (got {null_ids!r})")
         if len(df) == 0:
             raise DataError(f"{source}: no interactions (the file or frame is empty)")
         for col in ("user", "item"):
@@ -60,11 +71,17 @@ class Interactions:
                 raise DataError(f"{source}: missing column {col!r} (columns: {list(df.columns)}); "
                                 "map your columns with --user-col/--item-col or columns={...}")
         df = df.reset_index(drop=True)
+        null_rows = (df["user"].isna() | df["item"].isna()).to_numpy()
         for col in ("user", "item"):
             nulls = df[col].isna().to_numpy()
-            if nulls.any():
+            if nulls.any() and null_ids == "error":
                 raise DataError(f"{source}: column {col!r} has {int(nulls.sum())} null id(s) "
-                                f"(first at row {int(np.argmax(nulls))})")
+                                f"(first at row {int(np.argmax(nulls))}); `graphrec data inspect` reports them")
+        if null_rows.any():
+            log.warning("%s: dropped %d row(s) with a null user or item id", source, int(null_rows.sum()))
+            df = df[~null_rows].reset_index(drop=True)
+            if len(df) == 0:
+                raise DataError(f"{source}: no interactions (every row has a null user or item id)")
         has_time = "timestamp" in df.columns
         ts = _parse_time(df["timestamp"], source) if has_time else np.arange(len(df), dtype=np.float64)
         users, u = UserVocab.from_values(df["user"].to_numpy())
@@ -98,7 +115,7 @@ class Interactions:
             out["session"] = pd.factorize(df["session"])[0].astype(np.int64)
         out = out.sort_values(["user", "timestamp", "_row"], kind="stable").drop(columns="_row")
         out = out.reset_index(drop=True)
-        return cls(out, users, items, event_names, neg, has_time)
+        return cls(out, users, items, event_names, neg, has_time, int(null_rows.sum()))
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -211,7 +228,7 @@ class Interactions:
             "seq_len_min": int(lengths.min()), "seq_len_p50": float(np.percentile(lengths, 50)),
             "seq_len_mean": float(lengths.mean()), "seq_len_p90": float(np.percentile(lengths, 90)),
             "seq_len_max": int(lengths.max()), "users_with_1_interaction": int((lengths == 1).sum()),
-            "users_below_3": int((lengths < 3).sum()),
+            "users_below_3": int((lengths < 3).sum()), "rows_with_null_ids": self.null_id_rows,
         }
         if self.has_time:
             out["time_min"], out["time_max"] = float(f["timestamp"].min()), float(f["timestamp"].max())

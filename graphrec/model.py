@@ -206,13 +206,21 @@ class EmbeddingRecommender(Recommender):
         vecs = self._normalised() if q.similarity == "cosine" else self.item_embeddings().vectors
         return pool_histories(histories, vecs, q.pooling, q.recent, q.decay)
 
+    def clear_cache(self) -> None:
+        """Forget the cached unit-length item vectors that cosine scoring uses.
+
+        Replacing ``embeddings_`` (or its ``vectors`` array) is noticed without this; call it after changing
+        ``embeddings_.vectors`` in place."""
+        self._normed: NDArray[np.float32] | None = None
+        self._normed_of: NDArray[np.float32] | None = None
+
     def _normalised(self) -> NDArray[np.float32]:
+        v = self.item_embeddings().vectors
         cached = getattr(self, "_normed", None)
-        if cached is None:
-            v = self.item_embeddings().vectors
+        if cached is None or getattr(self, "_normed_of", None) is not v:
             norms = np.linalg.norm(v, axis=1, keepdims=True)
             cached = (v / np.maximum(norms, 1e-12)).astype(np.float32)
-            self._normed = cached
+            self._normed, self._normed_of = cached, v
         return cached
 
     def score(self, histories: Sequences) -> NDArray[np.float32]:

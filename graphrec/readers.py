@@ -15,7 +15,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -128,7 +128,8 @@ def infer_format(path: str | Path) -> str:
 
 def read_data(path: str | Path, format: str | None = None, columns: ColumnMap | None = None,
               sep: str | None = None, negative_events: tuple[str, ...] = NEGATIVE_EVENTS,
-              side_info_path: str | Path | None = None) -> tuple[Interactions, SideInfo | None]:
+              side_info_path: str | Path | None = None,
+              null_ids: Literal["error", "drop"] = "error") -> tuple[Interactions, SideInfo | None]:
     """Read a behaviour log in any supported format, with its side information when the format carries it.
 
     Args:
@@ -139,6 +140,8 @@ def read_data(path: str | Path, format: str | None = None, columns: ColumnMap | 
         negative_events: Event names counted as negative feedback.
         side_info_path: Optional side-information file (csv/parquet table, S3-Rec ``item2attributes.json``,
             RecBole ``.item``, MovieLens ``movies.dat``).
+        null_ids: ``error`` (default) rejects rows with a null user or item id, ``drop`` leaves them out
+            (``Interactions.null_id_rows`` counts them).
 
     Raises:
         DataError: unreadable or empty file, missing columns, bad values (see :class:`Interactions`).
@@ -156,7 +159,7 @@ def read_data(path: str | Path, format: str | None = None, columns: ColumnMap | 
             raise DataError(f"{src}: missing column(s) {missing} (columns: {list(frame.columns)}); "
                             "name them with --user-col/--item-col")
         std = frame[[mapping[f] for f in mapping]].rename(columns={v: k for k, v in mapping.items()})
-        inter = Interactions.from_frame(std, negative_events, src)
+        inter = Interactions.from_frame(std, negative_events, src, null_ids)
     elif fmt == "recbole":
         frame = _read_recbole(path)
         rename = {"user_id": "user", "item_id": "item", "session_id": "session", "rating": "weight"}
@@ -164,25 +167,25 @@ def read_data(path: str | Path, format: str | None = None, columns: ColumnMap | 
         if "user" not in frame.columns and "session" in frame.columns:  # session datasets have no user ids
             frame["user"] = frame["session"]
         keep = [c for c in frame.columns if c in ("user", "item", "timestamp", "weight", "event", "session")]
-        inter = Interactions.from_frame(frame[keep], negative_events, src)
+        inter = Interactions.from_frame(frame[keep], negative_events, src, null_ids)
         item_file = Path(path).with_suffix(".item")
         if side_info_path is None and item_file.exists():
             side_info_path = item_file
     elif fmt == "sasrec":
-        inter = Interactions.from_frame(_read_sasrec(path), negative_events, src)
+        inter = Interactions.from_frame(_read_sasrec(path), negative_events, src, null_ids)
         inter = _without_time(inter)
     elif fmt == "sessions":
         frame = _read_sessions_frame(path)
-        inter = _without_time(Interactions.from_frame(frame, negative_events, src))
+        inter = _without_time(Interactions.from_frame(frame, negative_events, src, null_ids))
     elif fmt == "movielens":
         frame = _read_movielens_ratings(path)
-        inter = Interactions.from_frame(frame, negative_events, src)
+        inter = Interactions.from_frame(frame, negative_events, src, null_ids)
         movies = Path(path).with_name("movies.dat")
         if side_info_path is None and movies.exists():
             side_info_path = movies
     else:  # behaviour-log
         frame = _read_behaviour_log(path)
-        inter = _without_time(Interactions.from_frame(frame.drop(columns="slot"), negative_events, src))
+        inter = _without_time(Interactions.from_frame(frame.drop(columns="slot"), negative_events, src, null_ids))
         side = SideInfo.from_frame(frame[["item", "slot"]].drop_duplicates(), inter.items, fields=["slot"])
     if side_info_path is not None:
         side = read_side_info(side_info_path, inter.items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -170,25 +171,64 @@ class Sequences:
 
     @staticmethod
     def concat_events(a: Sequences, b: Sequences) -> Sequences:
-        """Append the events of ``b`` to the sequences of ``a`` row by row (same number of rows)."""
+        """Append the events of ``b`` to the sequences of ``a`` row by row (same number of rows).
+
+        Per-event arrays are kept when either side has them; the side without gets a neutral value: timestamps
+        NaN (unknown), weights 1, and events the code of ``"unknown"`` (positive feedback). Event codes of ``b``
+        are re-coded into the union of both sides' event names; owners are ``a``'s.
+        """
         if len(a) != len(b):
             raise DataError(f"cannot append {len(b)} sequences to {len(a)}")
         la, lb = a.lengths, b.lengths
         off = csr_from_lengths(la + lb)
-        n = int(off[-1])
         ia = _gather_index(off[:-1], la, csr_from_lengths(la))
         ib = _gather_index(off[:-1] + la, lb, csr_from_lengths(lb))
-        def merge(x, y, dtype):  # noqa: ANN001, ANN202
-            if x is None or y is None:
+
+        def merge(x: NDArray[Any] | None, y: NDArray[Any] | None, dtype: Any, fill: float) -> NDArray[Any] | None:
+            if x is None and y is None:
                 return None
-            out = np.empty(n, dtype=dtype)
-            out[ia] = x
-            out[ib] = y
+            out = np.full(int(off[-1]), fill, dtype=dtype)
+            if x is not None:
+                out[ia] = x
+            if y is not None:
+                out[ib] = y
             return out
-        items = merge(a.items, b.items, np.int32)
+
+        names, codes_a, codes_b, negative = _merge_event_codes(a, b)
+        items = merge(a.items, b.items, np.int32, 0)
+        assert items is not None
         return Sequences(off, items, max(a.num_items, b.num_items), a.owners,
-                         merge(a.timestamps, b.timestamps, np.float64), merge(a.weights, b.weights, np.float32),
-                         merge(a.events, b.events, np.int8), a.event_names, a.negative_events)
+                         merge(a.timestamps, b.timestamps, np.float64, np.nan),
+                         merge(a.weights, b.weights, np.float32, 1.0),
+                         merge(codes_a, codes_b, np.int8, names.index("unknown") if "unknown" in names else 0),
+                         names, negative)
+
+
+def _merge_event_codes(a: Sequences, b: Sequences) -> tuple[tuple[str, ...], NDArray[np.int8] | None,
+                                                            NDArray[np.int8] | None, tuple[int, ...]]:
+    """The union of both sides' event names (``a``'s first, ``"unknown"`` added when a side has no events),
+    each side's codes in it, and the negative codes."""
+    if a.events is None and b.events is None:
+        return a.event_names, None, None, a.negative_events
+    names = list(a.event_names if a.events is not None else ())
+    negative_names = {a.event_names[c] for c in a.negative_events if c < len(a.event_names)}
+    negative_names |= {b.event_names[c] for c in b.negative_events if c < len(b.event_names)}
+    for n in (b.event_names if b.events is not None else ()):
+        if n not in names:
+            names.append(n)
+    if (a.events is None or b.events is None) and "unknown" not in names:
+        names.append("unknown")
+    if len(names) > 127:
+        raise DataError(f"{len(names)} distinct event names; at most 127 supported")
+
+    def recode(s: Sequences) -> NDArray[np.int8] | None:
+        if s.events is None:
+            return None
+        table = np.array([names.index(n) for n in s.event_names], dtype=np.int8)
+        return table[s.events] if len(table) else s.events.astype(np.int8)
+
+    negative = tuple(sorted(names.index(n) for n in negative_names if n in names))
+    return tuple(names), recode(a), recode(b), negative
 
 
 def _gather_index(starts: NDArray[np.int64], lengths: NDArray[np.int64],

@@ -27,27 +27,49 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def set_threads(num_threads: int | None) -> None:
-    """Use ``num_threads`` CPU threads in torch, numba and Faiss (None: leave the defaults)."""
-    if num_threads is None:
-        return
-    if num_threads < 1:
-        raise ConfigError(f"num_threads must be >= 1 (got {num_threads})")
-    import torch
+def set_threads(num_threads: int | None = None, *, torch_threads: int | None = None,
+                numba_threads: int | None = None, faiss_threads: int | None = None) -> None:
+    """Set the CPU thread counts of torch, numba and Faiss (None leaves a library's count as it is).
 
-    torch.set_num_threads(num_threads)
-    try:
-        import numba
+    Args:
+        num_threads: Threads for all three libraries (the usual call: ``set_threads(2)``).
+        torch_threads: Threads of torch intra-op parallelism; overrides ``num_threads`` for torch.
+        numba_threads: Threads of the numba kernels (walks, samplers, graph build), capped at
+            ``NUMBA_NUM_THREADS``; overrides ``num_threads`` for numba.
+        faiss_threads: OpenMP threads of Faiss searches; overrides ``num_threads`` for Faiss. When torch and
+            Faiss load the same OpenMP runtime, setting one sets the other (Faiss is set last).
 
-        numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import faiss
+    Raises:
+        ConfigError: For a count below 1.
 
-        faiss.omp_set_num_threads(num_threads)
-    except ImportError:  # pragma: no cover
-        pass
+    Example:
+        >>> set_threads(2, numba_threads=1)  # torch and Faiss on 2 threads, numba kernels on 1
+    """
+    counts = {"num_threads": num_threads, "torch_threads": torch_threads, "numba_threads": numba_threads,
+              "faiss_threads": faiss_threads}
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be >= 1 (got {value})")
+    n_torch, n_numba, n_faiss = (x if x is not None else num_threads for x in (torch_threads, numba_threads,
+                                                                                faiss_threads))
+    if n_torch is not None:
+        import torch
+
+        torch.set_num_threads(n_torch)
+    if n_numba is not None:
+        try:
+            import numba
+
+            numba.set_num_threads(min(n_numba, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+        except ImportError:  # pragma: no cover
+            pass
+    if n_faiss is not None:
+        try:
+            import faiss
+
+            faiss.omp_set_num_threads(n_faiss)
+        except ImportError:  # pragma: no cover
+            pass
 
 
 @dataclass

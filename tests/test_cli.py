@@ -81,7 +81,15 @@ def test_data_inspect_counts_nulls_and_other_formats(tmp_path: Path) -> None:
     assert report["rows"] == 5 and report["users"] == 2 and report["items"] == 3 and not report["has_time"]
     (tmp_path / "n.csv").write_text("user,item,note\na,1,\nb,2,x\nb,3,\n")
     report = json.loads(run("data", "inspect", tmp_path / "n.csv", "--json").stdout)
-    assert report["null_cells"] == {"note": 2}
+    assert report["null_cells"] == {"note": 2} and report["rows_with_null_ids"] == 0
+    # null ids: the report lists them; training stops with a clear error
+    (tmp_path / "ids.csv").write_text("user,item\na,1\n,2\nb,\nb,3\nc,\n")
+    report = json.loads(run("data", "inspect", tmp_path / "ids.csv", "--json").stdout)
+    assert report["null_cells"] == {"user": 1, "item": 2} and report["rows_with_null_ids"] == 3
+    assert report["rows"] == 2 and report["users"] == 2
+    assert re.search(r"\nrows_with_null_ids +3\n", run("data", "inspect", tmp_path / "ids.csv").stdout)
+    r = run("train", "popular", "--data", tmp_path / "ids.csv", "--out", tmp_path / "r", code=2)
+    assert re.search(r"column 'user' has 1 null id\(s\) \(first at row 1\); `graphrec data inspect`", r.stderr)
 
 
 # ---------------------------------------------------------------------- graph

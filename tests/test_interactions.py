@@ -90,6 +90,18 @@ def test_from_frame_rejects(f: pd.DataFrame, message: str) -> None:
         Interactions.from_frame(f, source="log.csv")
 
 
+def test_null_ids_can_be_dropped_and_counted() -> None:
+    f = frame(user=["a", None, "b", "b", None], item=[1, 2, np.nan, 3, np.nan], timestamp=[5, 4, 3, 2, 1])
+    inter = Interactions.from_frame(f, null_ids="drop")
+    assert inter.null_id_rows == 3 and len(inter) == 2 and inter.report()["rows_with_null_ids"] == 3
+    assert inter.users.decode(inter.frame["user"].to_numpy()).tolist() == ["a", "b"]
+    assert Interactions.from_frame(frame(user=[1], item=[1])).report()["rows_with_null_ids"] == 0
+    with pytest.raises(DataError, match="every row has a null user or item id"):
+        Interactions.from_frame(frame(user=[None], item=[1]), null_ids="drop")
+    with pytest.raises(ConfigError, match="null_ids must be 'error' or 'drop'"):
+        Interactions.from_frame(f, null_ids="skip")  # type: ignore[arg-type]
+
+
 def test_error_names_the_source() -> None:
     with pytest.raises(DataError, match="^mylog.csv: no interactions"):
         Interactions.from_frame(frame(user=[], item=[]), source="mylog.csv")

@@ -193,3 +193,18 @@ def test_embedding_recommender_scores_by_similarity() -> None:
     cos = _Fixed(similarity="cosine").fit(None)  # type: ignore[arg-type]
     np.testing.assert_allclose(cos.score(Sequences.from_lists([[1]], 3))[0, 1:3], [1, 0], atol=1e-7)
     assert VECS[3, 0] == 3  # the caller's matrix is not normalised in place
+
+
+def test_cosine_cache_follows_new_embeddings_and_clear_cache(vector_model) -> None:  # noqa: ANN001
+    m = vector_model(similarity="cosine", pooling="last")
+    h = Sequences.from_lists([[1]], m.num_items)
+    first = m.score(h)
+    emb = m.item_embeddings()
+    flipped = emb.vectors.copy()
+    flipped[2] *= -1.0
+    m.embeddings_ = Embeddings(emb.vocab, flipped)  # a new bundle: noticed without clear_cache
+    np.testing.assert_allclose(m.score(h)[0, 2], -first[0, 2], rtol=1e-6)
+    m.embeddings_.vectors[3] *= -1.0  # changed in place: the cache is stale until clear_cache()
+    np.testing.assert_allclose(m.score(h)[0, 3], first[0, 3], rtol=1e-6)
+    m.clear_cache()
+    np.testing.assert_allclose(m.score(h)[0, 3], -first[0, 3], rtol=1e-6)

@@ -162,3 +162,21 @@ def test_recall_cli_answers_from_the_index_as_the_model_scores(tmp_path: Path, m
     assert hist["item"].tolist() == model.vocab_.decode(np.argsort(-s, kind="stable")[:5]).tolist()
     with pytest.raises(UnknownIdError, match="'nope'"):
         run_recall(tmp_path, [], "m1,nope", None, 5)
+
+
+def test_package_exports_faiss_names_lazily() -> None:
+    import subprocess
+    import sys
+
+    import graphrec
+    import graphrec.index
+    import graphrec.recall
+
+    assert graphrec.FaissIndex is graphrec.index.FaissIndex and graphrec.recall_users is graphrec.recall.recall_users
+    assert {"FaissIndex", "recall_items", "recall_users"} <= set(dir(graphrec)) & set(graphrec.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'FaissIndx'"):
+        graphrec.FaissIndx  # noqa: B018
+    code = ("import sys, graphrec; heavy = [m for m in ('faiss', 'torch', 'graphrec.index') if m in sys.modules]; "
+            "from graphrec import recall_items; print(heavy, 'faiss' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] True"  # import graphrec stays light; the first use imports Faiss

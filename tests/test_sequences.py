@@ -84,6 +84,34 @@ def test_concat_events_merges_per_event_arrays() -> None:
     assert c.timestamps.tolist() == [1.0, 9.0, 2.0]
 
 
+def test_concat_events_keeps_arrays_that_only_one_side_has() -> None:
+    a = Sequences(np.array([0, 2, 3]), np.array([1, 2, 3], dtype=np.int32), 4, np.array([7, 8], np.int32),
+                  timestamps=np.array([1.0, 2.0, 3.0]), events=np.array([0, 1, 0], np.int8),
+                  event_names=("click", "skip"), negative_events=(1,))
+    targets = Sequences.from_lists([[4], [1]], 4)  # e.g. held-out targets: no time, no events, no weights
+    c = Sequences.concat_events(a, targets)
+    assert c.to_lists() == [[1, 2, 4], [3, 1]] and c.owners.tolist() == [7, 8]
+    np.testing.assert_array_equal(c.timestamps, [1.0, 2.0, np.nan, 3.0, np.nan])
+    assert c.event_names == ("click", "skip", "unknown") and c.negative_events == (1,)
+    assert c.events.tolist() == [0, 1, 2, 0, 2] and c.positive_mask().tolist() == [True, False, True, True, True]
+    assert c.weights is None
+    back = Sequences.concat_events(targets, a)  # the other way round: the side without comes first
+    np.testing.assert_array_equal(back.timestamps, [np.nan, 1.0, 2.0, np.nan, 3.0])
+    assert back.event_names == ("click", "skip", "unknown") and back.events.tolist() == [2, 0, 1, 2, 0]
+    w = Sequences(targets.offsets, targets.items, 4, weights=np.array([2.5, 0.5], np.float32))
+    assert Sequences.concat_events(w, targets).weights.tolist() == [2.5, 1.0, 0.5, 1.0]
+
+
+def test_concat_events_recodes_differing_event_names() -> None:
+    a = Sequences(np.array([0, 1]), np.array([1], np.int32), 3, events=np.array([0], np.int8),
+                  event_names=("click", "skip"), negative_events=(1,))
+    b = Sequences(np.array([0, 2]), np.array([2, 3], np.int32), 3, events=np.array([0, 1], np.int8),
+                  event_names=("dislike", "skip"), negative_events=(0, 1))
+    c = Sequences.concat_events(a, b)
+    assert c.event_names == ("click", "skip", "dislike") and c.negative_events == (1, 2)
+    assert c.events.tolist() == [0, 2, 1] and c.positive_mask().tolist() == [True, False, False]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
