@@ -90,8 +90,8 @@ def _negative_feedback(train: Sequences, pos_mask: NDArray[np.bool_], keep: NDAr
     row_of_seq[keep] = np.arange(len(keep))
     seq = train.row_ids()
     # number of positives before each event, within its sequence
-    cum = np.cumsum(pos_mask) - pos_mask
-    before = cum - np.repeat(cum[train.offsets[:-1]], train.lengths)
+    cum: NDArray[np.int64] = np.cumsum(pos_mask, dtype=np.int64) - pos_mask
+    before: NDArray[np.int64] = cum - np.repeat(cum[train.offsets[:-1]], train.lengths)
     n_pos = np.bincount(seq[pos_mask], minlength=len(train))
     neg = np.flatnonzero(~pos_mask)
     p = before[neg] - 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -39,6 +39,7 @@ from graphrec.errors import ArtifactError, ConfigError
 from graphrec.graph import ItemGraph
 from graphrec.split import Split
 from sequential.config import FusionConfig
+from sequential.network import SideInfoEmbedding
 from sequential.sasrec import SASRec
 
 __all__ = ["FusedSASRec", "FusedItemEmbedding", "WeightedGCNEncoder", "PrecomputedVectors"]
@@ -63,7 +64,7 @@ class WeightedGCNEncoder(nn.Module):
         self.dim = dim
 
     def forward(self) -> torch.Tensor:
-        x = self.emb
+        x: torch.Tensor = self.emb
         out = [x]
         for i, conv in enumerate(self.convs):
             x = conv(x, self.edge_index, self.edge_weight)
@@ -83,7 +84,7 @@ class PrecomputedVectors(nn.Module):
         self.dim = int(vectors.shape[1])
 
     def forward(self) -> torch.Tensor:
-        return self.vectors
+        return cast(torch.Tensor, self.vectors)
 
 
 class FusedItemEmbedding(nn.Module):
@@ -146,7 +147,7 @@ class FusedSASRec(SASRec):
                                            top_k=cfg.graph_top_k, edge_attributes=True, vocab=split.vocab,
                                            side_info=split.side_info, symmetric=not cfg.graph_directed)
             graph = self._graph_encoder(self.graph_, cfg.graph_source)
-        return FusedItemEmbedding(base, graph, graph.dim, cfg.embedding_dim, cfg.fusion)
+        return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion)
 
     def _graph_encoder(self, graph: ItemGraph, source: str) -> nn.Module:
         cfg = self.config
@@ -166,8 +167,8 @@ class FusedSASRec(SASRec):
         meta = super()._network_meta()
         base = self._net().item_encoder.base
         meta["encoder"] = type(base).__name__
-        if hasattr(base, "bags"):
-            meta["side_values"] = [bag.num_embeddings - 1 for bag in base.bags]
+        if isinstance(base, SideInfoEmbedding):
+            meta["side_values"] = base.value_counts()
         meta["graph_encoder"] = self.encoder_kind_
         return meta
 
@@ -190,7 +191,7 @@ class FusedSASRec(SASRec):
             graph = self._graph_encoder(self.graph_, "encoder" if kind == "gnn" else "builtin")
         else:
             raise ArtifactError(f"unknown graph encoder {kind!r} in network.json")
-        return FusedItemEmbedding(base, graph, graph.dim, cfg.embedding_dim, cfg.fusion)
+        return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion)
 
     def _load_state(self, directory: Path) -> None:
         self._run_dir = Path(directory)

@@ -20,6 +20,7 @@ graph fusion (see :mod:`sequential.fusion`).
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -102,6 +103,10 @@ class SideInfoEmbedding(nn.Module):
     def fields_from(side: SideInfo) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
         return [(torch.from_numpy(f.offsets[:-1].astype(np.int64)), torch.from_numpy(f.values.astype(np.int64)),
                  f.num_values) for f in side.fields]
+
+    def value_counts(self) -> list[int]:
+        """Number of distinct values of each side-information field."""
+        return [cast(nn.EmbeddingBag, bag).num_embeddings - 1 for bag in self.bags]
 
     def forward(self) -> torch.Tensor:
         parts = [self.ids()]

@@ -40,7 +40,7 @@ def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = 
         from sequential.fusion import FusedSASRec as cls
     else:
         raise SystemExit(f"--model must be sasrec or fusion (got {model!r})")
-    config = from_dict(cls.config_class, overrides or {})
+    config: Any = from_dict(cls.config_class, overrides or {})
     split = datasets.load(dataset).split()
     if train_full:
         from dataclasses import replace

@@ -144,7 +144,7 @@ class SASRec(Recommender):
         enc = self._net().item_encoder
         meta: dict[str, Any] = {"num_items": self._net().num_items, "encoder": type(enc).__name__}
         if isinstance(enc, SideInfoEmbedding):
-            meta["side_values"] = [bag.num_embeddings - 1 for bag in enc.bags]
+            meta["side_values"] = enc.value_counts()
         return meta
 
     def _save_state(self, directory: Path) -> None:

@@ -27,6 +27,7 @@ from graphrec.training import EarlyStopping, load_checkpoint, save_checkpoint, s
 from sequential.config import SASRecConfig
 from sequential.data import TrainData
 from sequential.losses import SequenceLoss, negative_feedback_loss
+from sequential.network import SASRecNet
 
 __all__ = ["train_network", "distributed_context", "epoch_batches"]
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 class _Step(nn.Module):
     """What DDP wraps: the item table and the hidden states of one batch."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: SASRecNet) -> None:
         super().__init__()
         self.net = net
 
@@ -58,7 +59,7 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
-def train_network(net: nn.Module, data: TrainData, config: SASRecConfig, counts: np.ndarray,
+def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts: np.ndarray,
                   validate: Callable[[], float] | None) -> dict[str, Any]:
     """Train ``net`` in place with early stopping on ``validate()`` (validation NDCG@10); returns the history.
 
@@ -156,7 +157,7 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, length_buckets: int, see
     return batches
 
 
-def data_num_items(net: nn.Module) -> int:
+def data_num_items(net: SASRecNet) -> int:
     return int(net.num_items)
 
 
@@ -197,7 +198,7 @@ def _broadcast(value: float, world: int) -> float:
     return float(t.item())
 
 
-def _progress(it: range, enabled: bool, desc: str) -> Any:
+def _progress(it: list[np.ndarray], enabled: bool, desc: str) -> Any:
     if not enabled:
         return it
     from tqdm.auto import tqdm
