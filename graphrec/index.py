@@ -8,15 +8,8 @@ Scores are similarities, higher is better, for every metric: the inner product f
 the right with item ``-1`` and score ``-inf`` where fewer than ``k`` items could be returned (approximate
 indexes may find fewer, and excluded items are removed); the external-id API drops the padding.
 
-Choice of index when ``index_type="auto"``: exact ``flat`` search up to ``FLAT_MAX_ITEMS`` (100k) indexed
-items; above, IVF-Flat with ``nlist`` a power of two near ``4 * sqrt(n)`` and ``nprobe`` calibrated at build
-time: the smallest of 1, 2, 4, ... whose recall@50 against exact search reaches ``target_recall`` (0.98) on
-256 indexed vectors used as queries. When even ``nprobe = nlist / 4`` falls short (vectors without
-neighbourhood structure, where the 50th neighbour is barely closer than a random item), exact search is used
-instead, with a warning. On 1M clustered 64-d vectors the calibrated IVF-Flat gave recall@50 >= 0.98 at far
-more than 10x the exact speed (``benchmarks/results/faiss_index.md``). HNSW (``efSearch`` calibrated the same
-way) and IVF-PQ are available on request; IVF-PQ trades recall for memory (``pq_m`` bytes per vector with
-8-bit codes instead of ``4 * dim``).
+The choice of index under ``index_type="auto"`` and the parameters are in :mod:`graphrec.index_config`;
+result frames and argument checks in :mod:`graphrec.results`.
 """
 
 from __future__ import annotations
@@ -26,7 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -38,6 +31,14 @@ from numpy.typing import ArrayLike, NDArray
 from graphrec.artifacts import atomic_dir, read_json, write_json
 from graphrec.embeddings import Embeddings
 from graphrec.errors import ArtifactError, ConfigError, DataError, UnknownIdError, did_you_mean
+from graphrec.index_config import (
+    CALIBRATION_K,
+    CALIBRATION_QUERIES,
+    FLAT_MAX_ITEMS,
+    IndexConfig,
+    auto_index_params,
+)
+from graphrec.results import Exclude, check_k, check_unknown, exclude_csr, results_frame
 from graphrec.vocab import ItemVocab
 
 __all__ = ["FaissIndex", "IndexConfig", "auto_index_params", "results_frame", "INDEX_FORMAT_VERSION",
@@ -46,105 +47,7 @@ __all__ = ["FaissIndex", "IndexConfig", "auto_index_params", "results_frame", "I
 log = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 1
-METRICS = ("ip", "cosine", "l2")
-INDEX_TYPES = ("auto", "flat", "hnsw", "ivf_flat", "ivf_pq")
-FLAT_MAX_ITEMS = 100_000
-"""Catalogues up to this many indexed items get exact search under ``index_type="auto"``."""
-CALIBRATION_QUERIES, CALIBRATION_K = 256, 50
 
-Exclude = Any  # CSR pair (offsets, items), an object with .offsets/.items (Sequences), or one list per query
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    """Parameters of a :class:`FaissIndex`; ``None`` means "chosen from the catalogue size".
-
-    Args:
-        metric: ``"ip"`` (inner product), ``"cosine"`` (vectors and queries are normalised copies) or
-            ``"l2"``.
-        index_type: ``"auto"``, ``"flat"`` (exact), ``"hnsw"``, ``"ivf_flat"`` or ``"ivf_pq"``.
-        hnsw_m: HNSW links per node (default 32).
-        ef_construction: HNSW build beam width (default 100).
-        ef_search: HNSW search beam width (default 128; raised to the fetch size when that is larger).
-        nlist: IVF cells (default: a power of two near ``4 * sqrt(n)``).
-        nprobe: IVF cells visited per query (default ``max(16, nlist // 256)``); raised for a query whose
-            fetch size (``k`` plus its exclusions) would not fit twice in the cells probed.
-        pq_m: IVF-PQ sub-quantizers; must divide ``dim`` (default: the largest divisor of ``dim`` <= dim / 4).
-        pq_nbits: Bits per PQ code (default 8).
-        include_unknown: Also index rows whose ``known`` flag is false (default False).
-        num_threads: Faiss OpenMP threads during build and search (default: Faiss's own, all cores).
-        batch_size: Queries per Faiss call (bounds the memory of over-fetching; default 4096).
-        seed: Seed of IVF training (k-means and PQ) and of the training and calibration samples.
-        target_recall: When ``ef_search`` (HNSW) or ``nprobe`` (IVF) is left ``None``, the smallest value on a
-            doubling ladder (HNSW 64 to 2048, IVF 1 to ``nlist / 4``) whose recall@50
-            against exact search reaches this on 256 indexed vectors used as queries (default 0.98). If none
-            does, ``index_type="auto"`` falls back to exact search. ``None`` keeps the defaults unmeasured.
-            IVF-PQ is not calibrated: its recall is capped by the codes, not by ``nprobe``.
-    """
-
-    metric: Literal["ip", "cosine", "l2"] = "ip"
-    index_type: Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_pq"] = "auto"
-    hnsw_m: int = 32
-    ef_construction: int = 100
-    ef_search: int | None = None
-    nlist: int | None = None
-    nprobe: int | None = None
-    pq_m: int | None = None
-    pq_nbits: int = 8
-    include_unknown: bool = False
-    num_threads: int | None = None
-    batch_size: int = 4096
-    seed: int = 0
-    target_recall: float | None = 0.98
-
-    def validate(self, dim: int) -> None:
-        """Raise :class:`ConfigError` naming the first bad value."""
-        if self.metric not in METRICS:
-            raise ConfigError(f"metric must be one of {METRICS} (got {self.metric!r})"
-                              f"{did_you_mean(str(self.metric), METRICS)}")
-        if self.index_type not in INDEX_TYPES:
-            raise ConfigError(f"index_type must be one of {INDEX_TYPES} (got {self.index_type!r})"
-                              f"{did_you_mean(str(self.index_type), INDEX_TYPES)}")
-        for name, low in (("hnsw_m", 2), ("ef_construction", 1), ("ef_search", 1), ("nlist", 1),
-                          ("nprobe", 1), ("pq_m", 1), ("pq_nbits", 1), ("num_threads", 1), ("batch_size", 1)):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int | np.integer) or value < low):
-                raise ConfigError(f"{name} must be an integer >= {low} (got {value!r})")
-        if self.target_recall is not None and not 0 < self.target_recall <= 1:
-            raise ConfigError(f"target_recall must be in (0, 1] or None (got {self.target_recall!r})")
-        if self.pq_nbits > 16:
-            raise ConfigError(f"pq_nbits must be <= 16 (got {self.pq_nbits})")
-        if self.pq_m is not None and dim % self.pq_m:
-            raise ConfigError(f"pq_m must divide the vector dimension {dim} (got {self.pq_m})")
-
-
-def auto_index_params(num_items: int, dim: int, config: IndexConfig | None = None) -> dict[str, Any]:
-    """Resolve the index type and its parameters for ``num_items`` indexed vectors of size ``dim``.
-
-    The rule: ``flat`` (exact) up to :data:`FLAT_MAX_ITEMS` items, ``ivf_flat`` above. Parameters left
-    ``None`` in ``config`` are filled in: HNSW ``efSearch=128``; IVF ``nlist`` = the power of two nearest
-    ``4 * sqrt(n)`` (at most ``n``), ``nprobe = max(16, nlist // 256)``; PQ ``pq_m`` = the largest divisor of
-    ``dim`` that is <= dim / 4. These are the starting values: :meth:`FaissIndex.fit` then calibrates
-    ``efSearch``/``nprobe`` against ``target_recall`` unless they were given (see :class:`IndexConfig`).
-
-    Returns:
-        ``{"index_type": ..., <the parameters of that type>}``.
-    """
-    cfg = config or IndexConfig()
-    kind = cfg.index_type
-    if kind == "auto":
-        kind = "flat" if num_items <= FLAT_MAX_ITEMS else "ivf_flat"
-    out: dict[str, Any] = {"index_type": kind}
-    if kind == "hnsw":
-        out.update(hnsw_m=cfg.hnsw_m, ef_construction=cfg.ef_construction,
-                   ef_search=cfg.ef_search if cfg.ef_search is not None else 128)
-    elif kind in ("ivf_flat", "ivf_pq"):
-        nlist = cfg.nlist or min(num_items, 2 ** max(0, round(math.log2(4 * math.sqrt(max(num_items, 1))))))
-        out.update(nlist=nlist, nprobe=cfg.nprobe or min(nlist, max(16, nlist // 256)))
-        if kind == "ivf_pq":
-            pq_m = cfg.pq_m or max(m for m in range(1, max(1, dim // 4) + 1) if dim % m == 0)
-            out.update(pq_m=pq_m, pq_nbits=cfg.pq_nbits)
-    return out
 
 
 @contextlib.contextmanager
@@ -350,7 +253,7 @@ class FaissIndex:
         """
         index = self._fitted()
         q = self._prepare_queries(queries)
-        kk = min(_check_k(k), index.ntotal)
+        kk = min(check_k(k), index.ntotal)
         n_q = len(q)
         out_i = np.full((n_q, kk), -1, dtype=np.int32)
         out_s = np.full((n_q, kk), -np.inf, dtype=np.float32)
@@ -359,7 +262,7 @@ class FaissIndex:
         n_rows = self._vocab().size + 1
         keys, lengths = None, np.zeros(n_q, np.int64)
         if exclude is not None:  # sorted keys row * (N + 1) + item of every excluded (query, item) pair
-            offsets, items = _exclude_csr(exclude, n_q, n_rows - 1)
+            offsets, items = exclude_csr(exclude, n_q, n_rows - 1)
             lengths = np.diff(offsets)
             keys = np.sort(np.repeat(np.arange(n_q, dtype=np.int64), lengths) * n_rows + items)
         fetch = np.minimum(kk + lengths, index.ntotal)
@@ -425,7 +328,7 @@ class FaissIndex:
         flat = np.concatenate(parts) if parts else np.zeros((0, self.dim_), np.float32)
         excl = None
         if exclude is not None:  # each user's exclusions, repeated for each of its interest vectors
-            off, items = _exclude_csr(exclude, len(parts), self._vocab().size)
+            off, items = exclude_csr(exclude, len(parts), self._vocab().size)
             lengths = np.diff(off)[owner]
             new_off = np.concatenate([[0], np.cumsum(lengths)])
             within = np.arange(new_off[-1]) - np.repeat(new_off[:-1], lengths)
@@ -467,7 +370,7 @@ class FaissIndex:
         vocab = self._vocab()
         q_ids = external_ids if isinstance(external_ids, np.ndarray) \
             else np.asarray(list(cast(Iterable[Any], external_ids)))
-        idx = vocab.encode(q_ids, unknown=_check_unknown(unknown, "pad"))
+        idx = vocab.encode(q_ids, unknown=check_unknown(unknown, "pad"))
         found = idx > 0
         if self.embeddings_ is None:
             found &= self._indexed()[idx]
@@ -587,27 +490,6 @@ class FaissIndex:
         return f"FaissIndex({self.config.metric}, {self.ntotal} items, dim {self.dim_}, {self.params_})"
 
 
-def results_frame(query_ids: ArrayLike, item_indices: NDArray[np.integer], scores: NDArray[np.floating],
-                  vocab: ItemVocab) -> pd.DataFrame:
-    """Turn ``[B, k]`` result matrices into a long DataFrame ``query, rank, item, score`` (padding dropped).
-
-    Args:
-        query_ids: One label per result row (external item or user ids, or positions).
-        item_indices: ``[B, k]`` item indices, ``-1`` for padding.
-        scores: ``[B, k]`` scores.
-        vocab: Decodes item indices to external ids.
-    """
-    valid = np.asarray(item_indices) >= 0
-    rows, cols = np.nonzero(valid)
-    query_ids = np.asarray(query_ids)
-    return pd.DataFrame({
-        "query": query_ids[rows],
-        "rank": (cols + 1).astype(np.int32),
-        "item": vocab.decode(item_indices[valid]),
-        "score": np.asarray(scores, dtype=np.float32)[valid],
-    })
-
-
 def _factory_string(params: dict[str, Any]) -> str:
     kind = params["index_type"]
     if kind == "flat":
@@ -649,45 +531,3 @@ def _normalized(x: NDArray[np.float32]) -> NDArray[np.float32]:
     """L2-normalised copy; zero rows stay zero."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.where(norms > 0, norms, 1)).astype(np.float32)
-
-
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be an integer >= 1 (got {k!r})")
-    return int(k)
-
-
-def _check_unknown(unknown: str, skip_as: str) -> Literal["error", "skip", "pad"]:
-    if unknown not in ("error", "skip"):
-        raise ValueError(f"unknown must be 'error' or 'skip' (got {unknown!r})")
-    return "error" if unknown == "error" else skip_as  # type: ignore[return-value]
-
-
-def _exclude_csr(exclude: Exclude, n_queries: int,
-                 num_items: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Normalise the accepted exclusion layouts to a validated CSR pair ``(offsets, items)``."""
-    if hasattr(exclude, "offsets") and hasattr(exclude, "items"):
-        offsets, items = exclude.offsets, exclude.items
-    elif isinstance(exclude, tuple):
-        if len(exclude) != 2:
-            raise DataError(f"exclude as a tuple must be the CSR pair (offsets, items) "
-                            f"(got {len(exclude)} parts)")
-        offsets, items = exclude
-    else:
-        rows = list(exclude)
-        if len(rows) != n_queries:
-            raise DataError(f"exclude has {len(rows)} rows for {n_queries} queries")
-        lengths = np.array([np.size(r) for r in rows], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        items = np.concatenate([np.asarray(r, dtype=np.int64).ravel() for r in rows]) if lengths.sum() \
-            else np.zeros(0, np.int64)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    items = np.asarray(items, dtype=np.int64)
-    if (len(offsets) != n_queries + 1 or offsets[0] != 0 or offsets[-1] != len(items)
-            or np.any(np.diff(offsets) < 0)):
-        raise DataError(f"exclude offsets must be int[{n_queries + 1}] rising from 0 to "
-                        f"len(items)={len(items)} (got {len(offsets)} offsets)")
-    if items.size and (items.min() < 0 or items.max() > num_items):
-        bad = int(items[(items < 0) | (items > num_items)][0])
-        raise DataError(f"exclude item index {bad} is outside 0..{num_items}")
-    return offsets, items

@@ -20,8 +20,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from graphrec.embeddings import Embeddings
 from graphrec.errors import DataError, UnknownIdError
-from graphrec.index import FaissIndex, _check_k, _check_unknown, results_frame
+from graphrec.index import FaissIndex
 from graphrec.pooling import POOLINGS, pool_histories
+from graphrec.results import check_k, check_unknown, results_frame
 from graphrec.sequences import Sequences, csr_from_lengths
 
 __all__ = ["recall_items", "recall_users", "pool_histories", "write_recall", "to_records", "POOLINGS"]
@@ -89,8 +90,8 @@ def recall_users(index: FaissIndex, query_vectors: ArrayLike | Sequence[ArrayLik
     Returns:
         DataFrame ``query, rank, item, score``. A user whose pooled history is empty gets no rows (logged).
     """
-    _check_k(k)
-    _check_unknown(unknown, "skip")
+    check_k(k)
+    check_unknown(unknown, "skip")
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS} (got {pooling!r})")
     vocab = index._vocab()  # raises when the index is not built

@@ -14,9 +14,10 @@ import pandas as pd
 import torch
 
 from graphrec.errors import DataError
-from graphrec.index import FaissIndex, results_frame
+from graphrec.index import FaissIndex
 from graphrec.model import EmbeddingRecommender, Recommender, load_model
 from graphrec.recall import recall_items, recall_users
+from graphrec.results import results_frame
 from graphrec.sequences import Sequences, csr_from_lengths
 
 __all__ = ["run_recall", "parse_history"]

@@ -106,7 +106,7 @@ def test_calibration_picks_search_params_or_falls_back_to_exact(monkeypatch: pyt
     assert recall_at(ivf.search(q, 50)[0], truth) >= 0.95
     hnsw = FaissIndex(metric="cosine", index_type="hnsw", hnsw_m=8).fit(clustered)
     assert hnsw.params_["calibrated_recall"] >= 0.98 and hnsw.params_["ef_search"] >= 64
-    monkeypatch.setattr("graphrec.index.FLAT_MAX_ITEMS", 1000)
+    monkeypatch.setattr("graphrec.index_config.FLAT_MAX_ITEMS", 1000)
     structureless = make_embeddings(n=3000, dim=64, seed=7)
     auto = FaissIndex(metric="cosine").fit(structureless)  # IVF cannot reach 0.98 here: exact search instead
     assert auto.params_["index_type"] == "flat" and auto.params_["fallback_from"]["index_type"] == "ivf_flat"
@@ -315,3 +315,18 @@ def test_auto_rule_and_thread_count(emb: Embeddings, queries: np.ndarray) -> Non
     np.testing.assert_array_equal(one[0], two[0])
     batched = FaissIndex(batch_size=3).fit(emb).search(queries, 10)
     np.testing.assert_array_equal(one[0], batched[0])
+
+
+def test_split_modules_keep_the_old_import_paths() -> None:
+    import subprocess
+    import sys
+
+    import graphrec.index as index
+    import graphrec.index_config as index_config
+    import graphrec.results as results
+
+    assert index.IndexConfig is index_config.IndexConfig and index.auto_index_params is index_config.auto_index_params
+    assert index.results_frame is results.results_frame and index.FLAT_MAX_ITEMS == index_config.FLAT_MAX_ITEMS
+    code = "import sys, graphrec.index_config, graphrec.results; print('faiss' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # index parameters and result frames do not need Faiss
