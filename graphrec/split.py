@@ -59,10 +59,11 @@ class Split:
     Attributes:
         name: Dataset name.
         protocol: ``leave-one-out``, ``time-cut`` or ``session``.
-        train: Training sequences (what graphs, walks and training see).
+        train: Training sequences (what graphs, walks and training see). They keep negative feedback
+            (skip/dislike events); select positives with ``train.positive_mask()`` where only they count.
         train_full: Train plus the validation part: what a model may be refitted on before the test run.
-        valid: Validation cases (history = train part).
-        test: Test cases (history = train + validation part).
+        valid: Validation cases (history = the positive events of the train part).
+        test: Test cases (history = the positive events of the train + validation part).
         vocab: Item vocabulary (``num_items`` items).
         users: User vocabulary, or None for anonymous sessions.
         side_info: Optional item side information.
