@@ -50,10 +50,6 @@ MODELS: dict[str, str] = {
 }
 
 
-#: Registered models whose ``fit`` trains for its configured number of epochs when ``split.valid`` is empty
-#: (``python -m sequential.run --train-full`` relies on it), for classes that do not declare
-#: ``Recommender.trains_without_validation`` themselves.
-_TRAIN_WITHOUT_VALIDATION = frozenset({"sasrec", "fusion"})
 
 
 def get_model_class(name: str) -> type[Recommender]:
@@ -151,7 +147,7 @@ class Recommender(ABC):
 def can_train_full(cls: type[Recommender]) -> bool:
     """Whether ``cls`` can be fitted on :func:`graphrec.split.train_full_split` (no validation cases): models
     that never early-stop, and models that then train their configured number of epochs (SASRec, fusion)."""
-    return bool(cls.refit_on_full or cls.trains_without_validation or cls.name in _TRAIN_WITHOUT_VALIDATION)
+    return bool(cls.refit_on_full or cls.trains_without_validation)
 
 
 def load_model(directory: str | Path) -> Recommender:

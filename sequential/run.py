@@ -43,14 +43,9 @@ def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = 
     config: Any = from_dict(cls.config_class, overrides or {})
     split = datasets.load(dataset).split()
     if train_full:
-        from dataclasses import replace
+        from graphrec.split import train_full_split
 
-        import numpy as np
-
-        from graphrec.split import EvalCases
-
-        empty = split.valid.take(np.zeros(0, dtype=np.int64))
-        split = replace(split, train=split.train_full, valid=EvalCases(empty.histories, empty.targets))
+        split = train_full_split(split)
     rank, _ = distributed_context()
     t0 = time.perf_counter()
     rec = cls(config).fit(split)

@@ -50,6 +50,7 @@ class SASRec(Recommender):
     """
 
     name: ClassVar[str] = "sasrec"
+    trains_without_validation: ClassVar[bool] = True  # empty split.valid: the configured epochs, no early stop
     config_class: ClassVar[type] = SASRecConfig
     config: SASRecConfig
 

@@ -23,6 +23,6 @@ def small_split() -> Split:
 
 @pytest.fixture(scope="session")
 def timecut_split() -> Split:
-    """Time-cut split: the train part keeps skip/dislike events (leave-one-out drops them)."""
+    """Time-cut split (the train part keeps skip/dislike events, as leave-one-out now does too)."""
     return graphrec.datasets.load("synthetic", num_users=200, num_items=100, num_categories=5, mean_length=15.0,
                                   seed=4).split("time-cut")
