@@ -63,27 +63,27 @@ def time_our_batches(batches: int, threads: int = 2) -> dict[str, Any]:
     from sequential.data import TrainData
     from sequential.losses import SequenceLoss
     from sequential.sasrec import SASRec
-    from sequential.trainer import _Step, _step
+    from sequential.trainer import _Step, _step, epoch_batches
 
     torch.set_num_threads(threads)
     split = datasets.load("ml-1m").split()
     model = SASRec(progress=False)
-    cfg = model.config
+    data = TrainData(split.train, model.config.max_len)
+    model.config = cfg = model.config.resolve(float(np.median(data.lengths)))  # dropout, as fit() resolves it
     set_seed(cfg.seed)
     net = model._build(model._item_encoder(split), split.num_items)
-    data = TrainData(split.train, cfg.max_len)
     loss = SequenceLoss(cfg, split.num_items, split.train.item_counts())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
-    perm = np.random.default_rng(0).permutation(data.num_rows)
+    epoch = epoch_batches(data.lengths, cfg.batch_size, cfg.length_buckets, 0)  # as the trainer batches
     gen = torch.Generator().manual_seed(0)
     wall, cpu = [], []
     for b in range(batches):
-        rows = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+        rows = epoch[b]
         t, c = time.perf_counter(), time.process_time()
         _step(_Step(net), net, data, rows, loss, cfg, opt, gen, 1)
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    n = -(-data.num_rows // cfg.batch_size)
+    n = len(epoch)
     return {"batch_size": cfg.batch_size, "batches_per_epoch": n, "timed_batches": batches, "threads": threads,
             "seconds_per_batch": float(np.mean(wall)), "cpu_seconds_per_batch": float(np.mean(cpu)),
             "epoch_seconds_estimate": float(np.mean(wall)) * n, "epoch_cpu_seconds_estimate": float(np.mean(cpu)) * n}
@@ -201,7 +201,7 @@ def main() -> None:
     p.add_argument("--command", default=None, help="the command that produced --from-json (for the report)")
     p.add_argument("--log", default=None, help="log of the --from-json run (with --cpu-samples)")
     p.add_argument("--cpu-samples", default=None, help="sasrec_cpu_sampler.py samples of that run")
-    p.add_argument("--our-batches", type=int, default=5, help="graphrec batches timed for the side-by-side")
+    p.add_argument("--our-batches", type=int, default=30, help="graphrec batches timed for the side-by-side")
     p.add_argument("--out", default=str(RESULTS))
     args = p.parse_args()
     out = Path(args.out)
