@@ -57,6 +57,15 @@ class TrainData:
         self.neg_row, self.neg_col, self.neg_item = _negative_feedback(train, pos_mask, keep, max_len)
 
     @property
+    def targets_per_row(self) -> float:
+        """Mean number of (position, next item) targets per training row (at least 1)."""
+        if self.num_rows == 0:
+            return 1.0
+        steps = np.arange(1, self.next_n + 1)
+        total = np.maximum(self.lengths[:, None] - steps[None, :], 0).sum()
+        return max(float(total) / self.num_rows, 1.0)
+
+    @property
     def has_negative_feedback(self) -> bool:
         return len(self.neg_row) > 0
 

@@ -163,7 +163,13 @@ def data_num_items(net: SASRecNet) -> int:
 
 def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, loss_fn: SequenceLoss,
           config: SASRecConfig, opt: torch.optim.Optimizer, gen: torch.Generator, world: int) -> tuple[float, int]:
-    """One optimiser step on this rank's rows; returns the global loss sum and target count of the batch."""
+    """One optimiser step on this rank's rows; returns the global loss sum and target count of the batch.
+
+    The loss sum is divided by the *expected* number of targets of a full batch (``batch_size`` times the mean
+    targets per training row), not by this batch's own count: every target then weighs the same in every step,
+    whether length bucketing put long or short sequences in the batch (dividing by the batch's count would give
+    a target of a short-sequence batch ten times the weight of one in a long-sequence batch on Beauty).
+    """
     batch = data.batch(rows)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.use_bf16()):
         hidden, table = model(batch.inputs)
@@ -177,7 +183,7 @@ def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, l
         t = torch.tensor([float(n)])
         dist.all_reduce(t)
         n_global = int(t.item())
-    loss = loss_sum * (world / max(n_global, 1))
+    loss = loss_sum * (world / (config.batch_size * data.targets_per_row))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     if config.grad_clip > 0:

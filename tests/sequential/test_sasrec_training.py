@@ -98,3 +98,12 @@ def test_dropout_follows_the_papers_rule_unless_set(small_split) -> None:  # noq
     model = SASRec(**{**FAST, "dropout": None, "epochs": 1}).fit(small_split)
     lengths = np.minimum(small_split.train.lengths, model.config.max_len + 1)
     assert model.config.dropout == (0.5 if np.median(lengths[lengths >= 2]) < 20 else 0.2)
+
+
+def test_targets_per_row_counts_every_position_and_step() -> None:
+    from sequential.data import TrainData
+
+    seqs = Sequences.from_lists([[1, 2, 3], [4, 5, 6, 7, 8], [9]])  # the 1-item sequence is not a training row
+    assert TrainData(seqs, max_len=10).targets_per_row == (2 + 4) / 2
+    assert TrainData(seqs, max_len=10, next_n=2).targets_per_row == ((2 + 1) + (4 + 3)) / 2
+    assert TrainData(seqs, max_len=3).targets_per_row == (2 + 3) / 2  # read through the last max_len + 1 items
