@@ -193,6 +193,10 @@ class FusionConfig(SASRecConfig):
         graph_directed: Build a directed transition graph (True) or an undirected co-occurrence graph. Default False.
         graph_top_k: Keep the heaviest ``graph_top_k`` out-edges per item (None: all). Default 50.
         precomputed_path: Directory of an Embeddings bundle (``graph_source='precomputed'``). Default None.
+        graph_every: Run the graph encoder forward and backward on every ``graph_every``-th training step of an
+            epoch and reuse its (detached) output in between: the encoder then trains on 1/``graph_every`` of the
+            steps at 1/``graph_every`` of its cost; the fusion layers and SASRec train on every step, and
+            evaluation always uses a fresh encoder output. Default 1 (fully end to end).
     """
 
     graph_source: Literal["encoder", "builtin", "precomputed"] = "encoder"
@@ -203,9 +207,12 @@ class FusionConfig(SASRecConfig):
     graph_directed: bool = False
     graph_top_k: int | None = 50
     precomputed_path: str | None = None
+    graph_every: int = 1
 
     def validate(self) -> None:
         super().validate()
+        if self.graph_every < 1:
+            raise ConfigError(f"graph_every must be >= 1 (got {self.graph_every})")
         if self.graph_dim < 1 or self.graph_layers < 1 or self.graph_window < 1:
             raise ConfigError(f"graph_dim, graph_layers and graph_window must be >= 1 (got {self.graph_dim}, "
                               f"{self.graph_layers}, {self.graph_window})")

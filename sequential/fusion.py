@@ -90,12 +90,15 @@ class PrecomputedVectors(nn.Module):
 class FusedItemEmbedding(nn.Module):
     """Fuse a base item table (id or id + side info) with a graph encoder's output (see the module docstring)."""
 
-    def __init__(self, base: nn.Module, graph_encoder: nn.Module, graph_dim: int, dim: int, mode: str = "gate"
-                 ) -> None:
+    def __init__(self, base: nn.Module, graph_encoder: nn.Module, graph_dim: int, dim: int, mode: str = "gate",
+                 graph_every: int = 1) -> None:
         super().__init__()
         self.base = base
         self.graph = graph_encoder
         self.mode = mode
+        self.graph_every = graph_every
+        self._cache: torch.Tensor | None = None
+        self._calls = 0
         if mode == "gate":
             self.proj = nn.Linear(graph_dim, dim)
             self.gate = nn.Linear(2 * dim, dim)
@@ -103,9 +106,24 @@ class FusedItemEmbedding(nn.Module):
             self.proj = nn.Linear(dim + graph_dim, dim)
         self.norm = nn.LayerNorm(graph_dim)
 
+    def reset_cache(self) -> None:
+        """Forget the cached graph output (the trainer calls this at the start of every epoch)."""
+        self._cache, self._calls = None, 0
+
+    def _graph_output(self) -> torch.Tensor:
+        if not self.training or self.graph_every <= 1:
+            return cast(torch.Tensor, self.graph())
+        if self._cache is None or self._calls % self.graph_every == 0:
+            out = cast(torch.Tensor, self.graph())
+            self._cache = out.detach()
+        else:
+            out = self._cache  # a stale, detached copy: the encoder gets no gradient on this step
+        self._calls += 1
+        return out
+
     def forward(self) -> torch.Tensor:
         e = self.base()
-        g = self.norm(self.graph()) * (e.shape[1] ** -0.5)  # bring graph vectors to the id embeddings' scale
+        g = self.norm(self._graph_output()) * (e.shape[1] ** -0.5)  # graph vectors to the id embeddings' scale
         if self.mode == "gate":
             gp = self.proj(g)
             z = torch.sigmoid(self.gate(torch.cat([e, gp], 1)))
@@ -147,7 +165,7 @@ class FusedSASRec(SASRec):
                                            top_k=cfg.graph_top_k, edge_attributes=True, vocab=split.vocab,
                                            side_info=split.side_info, symmetric=not cfg.graph_directed)
             graph = self._graph_encoder(self.graph_, cfg.graph_source)
-        return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion)
+        return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion, cfg.graph_every)
 
     def _graph_encoder(self, graph: ItemGraph, source: str) -> nn.Module:
         cfg = self.config
@@ -191,7 +209,7 @@ class FusedSASRec(SASRec):
             graph = self._graph_encoder(self.graph_, "encoder" if kind == "gnn" else "builtin")
         else:
             raise ArtifactError(f"unknown graph encoder {kind!r} in network.json")
-        return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion)
+        return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion, cfg.graph_every)
 
     def _load_state(self, directory: Path) -> None:
         self._run_dir = Path(directory)

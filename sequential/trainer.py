@@ -70,7 +70,8 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
     rank, world = distributed_context()
     model: nn.Module = _Step(net)
     if world > 1:
-        model = nn.parallel.DistributedDataParallel(model)
+        # a fusion encoder reused from the cache gets no gradient on some steps
+        model = nn.parallel.DistributedDataParallel(model, find_unused_parameters=getattr(config, "graph_every", 1) > 1)
     loss_fn = SequenceLoss(config, data_num_items(net), counts)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2),
                            weight_decay=config.weight_decay)
@@ -101,6 +102,9 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         gen = torch.Generator().manual_seed(seed_e)
         batches = epoch_batches(data.lengths, config.batch_size, config.length_buckets, seed_e)
         net.train()
+        reset = getattr(net.item_encoder, "reset_cache", None)  # FusedItemEmbedding's graph cache
+        if callable(reset):
+            reset()
         t_epoch = time.perf_counter()
         total, count = 0.0, 0
         bar = _progress(batches, config.progress and rank == 0, f"epoch {epoch + 1}")
