@@ -30,12 +30,15 @@ from graphrec.model import Recommender, can_train_full, get_model_class
 from graphrec.split import Split, refit_split, train_full_split
 from graphrec.training import set_seed
 
-__all__ = ["bench_model", "run_bench", "check_train_full", "markdown_table", "PUBLISHED", "FIT_TRAIN_FULL"]
+__all__ = ["bench_model", "run_bench", "check_train_full", "best_epoch_count", "markdown_table", "PUBLISHED",
+           "FIT_TRAIN_FULL", "FIT_REFIT_BEST"]
 
 log = logging.getLogger(__name__)
 
 #: ``fit_for_test`` of a model trained once on train + validation without validation cases (``train_full``).
 FIT_TRAIN_FULL = "train+valid, no validation"
+#: ``fit_for_test`` of an early-stopping model refitted on train + validation for its best validation epoch count.
+FIT_REFIT_BEST = "train+valid, best-epoch count"
 
 #: Published anchors (full ranking, leave-one-out, seen items excluded; Diginetica: SR-GNN split, percent).
 PUBLISHED: dict[str, list[dict[str, Any]]] = {
@@ -68,6 +71,10 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
     Top-level keys are the test metrics (``HR@10``, ``NDCG@10`` ...); ``valid`` holds the validation metrics
     (empty with ``train_full``: the validation targets are training data then).
 
+    With ``refit`` the model tested is trained on train + validation: models that never early-stop
+    (``refit_on_full``) with their config, early-stopping models that can train without validation (SASRec,
+    fusion) for the epoch count of their best validation epoch. ``fit_for_test`` records which.
+
     Raises:
         ConfigError: ``train_full`` for a model that needs validation cases (see :func:`check_train_full`).
     """
@@ -84,12 +91,25 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
     fit_seconds = time.perf_counter() - t0
     valid = evaluate(model, split.valid, ks, item_counts=split.train.item_counts()) if len(fit_split.valid) else {}
     fit_for_test = FIT_TRAIN_FULL if train_full else "train"
+    best_epochs = best_epoch_count(model)
+    history = getattr(model, "history_", {}) or None  # of the fit that validation watched
     if refit and cls.refit_on_full and not train_full:
         set_seed(seed)
         t1 = time.perf_counter()
         model = cls(**cfg).fit(refit_split(split))
         fit_seconds += time.perf_counter() - t1
         fit_for_test = "train+valid"
+    elif refit and cls.trains_without_validation and not train_full and best_epochs:
+        # early-stopped: train again on train + validation for the epoch count validation chose, so the test
+        # histories' last items (the validation targets) have been seen in training, as they are for refitted models
+        set_seed(seed)
+        t1 = time.perf_counter()
+        again = {**cfg, "epochs": best_epochs}
+        if "checkpoint_dir" in getattr(cls.config_class, "__dataclass_fields__", {}):
+            again["checkpoint_dir"] = None  # never resume the first fit's checkpoint
+        model = cls(**again).fit(train_full_split(split))
+        fit_seconds += time.perf_counter() - t1
+        fit_for_test = FIT_REFIT_BEST
     test = evaluate(model, split.test, ks, item_counts=split.train_full.item_counts())
     row: dict[str, Any] = {**test, "model": name, "dataset": split.name, "protocol": split.protocol,
                            "fit_for_test": fit_for_test, "fit_seconds": fit_seconds,
@@ -97,12 +117,19 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
                            "config": _config_dict(model), "valid": valid,
                            "data_hash": dataset.data_hash if dataset is not None else None,
                            "command": " ".join(shlex.quote(a) for a in sys.argv),
-                           "history": getattr(model, "history_", {}) or None}
+                           "history": history}
     row.update({"env": environment(seed, row["data_hash"]), "machine": platform.node()})
     log.info("%s on %s: %s (fit %.1fs)", name, split.name, summarize(test), fit_seconds)
     if save_dir is not None:
         model.save(save_dir / "run", metrics=row, seed=seed, data_hash=row["data_hash"])
     return row
+
+
+def best_epoch_count(model: Recommender) -> int | None:
+    """The number of epochs up to the best validation epoch of an early-stopped fit (``history_['best_epoch']``,
+    1-based), or None when the model has no such history."""
+    best = (getattr(model, "history_", None) or {}).get("best_epoch")
+    return int(best[0]) if best else None
 
 
 def check_train_full(cls: type[Recommender]) -> None:

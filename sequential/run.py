@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from graphrec import datasets
+from graphrec.bench import best_epoch_count
 from graphrec.config import from_dict, parse_overrides, to_dict
 from graphrec.evaluate import evaluate
 
@@ -26,11 +27,13 @@ __all__ = ["main", "run"]
 
 
 def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = None, out: str | None = None,
-        ks: tuple[int, ...] = (5, 10, 20, 50), train_full: bool = False) -> dict[str, Any]:
+        ks: tuple[int, ...] = (5, 10, 20, 50), train_full: bool = False, refit: bool = False) -> dict[str, Any]:
     """Fit ``model`` (``sasrec`` or ``fusion``) on ``dataset``'s standard split and evaluate valid and test.
 
     ``train_full=True`` trains on ``split.train_full`` for the configured number of epochs without early stopping
     (the session protocol's option); otherwise training sees ``split.train`` and stops early on ``split.valid``.
+    ``refit=True`` then trains again on ``split.train_full`` for the best validation epoch count and tests that
+    model (what ``graphrec bench`` does); ``valid`` stays the first model's, ``test_no_refit`` is also reported.
     """
     from sequential.trainer import distributed_context
 
@@ -52,12 +55,25 @@ def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = 
     fit_s = time.perf_counter() - t0
     result: dict[str, Any] = {"dataset": dataset, "model": model, "config": to_dict(rec.config),
                               "fit_seconds": fit_s}
+    counts = split.train_full.item_counts()
     if rank == 0:
-        counts = split.train_full.item_counts()
         if len(split.valid):
             result["valid"] = evaluate(rec, split.valid, ks, item_counts=counts)
-        result["test"] = evaluate(rec, split.test, ks, item_counts=counts)
         result["history"] = {k: v for k, v in rec.history_.items() if k != "step_loss"}
+    best = best_epoch_count(rec)
+    if refit and not train_full and best:
+        from dataclasses import replace
+
+        from graphrec.split import train_full_split
+
+        if rank == 0:
+            result["test_no_refit"] = evaluate(rec, split.test, ks, item_counts=counts)
+        t1 = time.perf_counter()
+        rec = cls(replace(rec.config, epochs=best, checkpoint_dir=None)).fit(train_full_split(split))
+        result["refit_seconds"] = time.perf_counter() - t1
+        result["refit_epochs"] = best
+    if rank == 0:
+        result["test"] = evaluate(rec, split.test, ks, item_counts=counts)
         if out:
             rec.save(out, metrics={"valid": result.get("valid"), "test": result["test"]}, data_hash=None)
     return result
@@ -70,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     p.add_argument("--out", default=None, help="run directory to write")
     p.add_argument("--train-full", action="store_true", help="train on train+valid for a fixed number of epochs")
+    p.add_argument("--refit", action="store_true",
+                   help="after early stopping, train again on train+valid for the best epoch count and test that")
     p.add_argument("--json", default=None, help="also write the result JSON here")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    result = run(args.dataset, args.model, parse_overrides(args.set), args.out, train_full=args.train_full)
+    result = run(args.dataset, args.model, parse_overrides(args.set), args.out, train_full=args.train_full,
+                 refit=args.refit)
     if "test" in result:
         line = json.dumps(result, default=float)
         print(line, flush=True)

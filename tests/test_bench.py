@@ -87,3 +87,38 @@ def test_which_models_can_train_without_validation() -> None:
     assert can_train_full(Popular) and can_train_full(EarlyStopper) and not can_train_full(NeedsValidation)
     assert can_train_full(get_model_class("sasrec")) and can_train_full(get_model_class("deepwalk"))
     assert not can_train_full(get_model_class("graphsage"))  # early-stops and needs validation cases
+
+
+def test_early_stopped_model_is_refitted_for_its_best_epoch_count(monkeypatch: pytest.MonkeyPatch,
+                                                                   synth_split: Split) -> None:
+    from dataclasses import dataclass
+
+    from graphrec.bench import FIT_REFIT_BEST
+
+    @dataclass(frozen=True)
+    class EpochConfig:
+        epochs: int = 10
+        seed: int = 0
+
+    class Stopper(EarlyStopper):
+        name = "stopper"
+        config_class = EpochConfig
+        runs: ClassVar[list[tuple[Sequences, int, int]]] = []
+
+        def fit(self, split: Split) -> Stopper:
+            super().fit(split)
+            type(self).runs.append((split.train, len(split.valid), self.config.epochs))
+            self.history_ = {"best_epoch": [3], "epoch": [1, 2, 3, 4, 5]} if len(split.valid) else {"epoch": [1, 2, 3]}
+            return self
+
+    monkeypatch.setattr("graphrec.bench.get_model_class", lambda name: Stopper)
+    row = bench_model("stopper", synth_split, ks=(10,))
+    first, second = Stopper.runs
+    assert first == (synth_split.train, len(synth_split.valid), 10)
+    assert second == (synth_split.train_full, 0, 3)  # train + validation, for the best validation epoch count
+    assert row["fit_for_test"] == FIT_REFIT_BEST
+    assert row["history"]["best_epoch"] == [3]  # the history validation watched
+    assert row["valid"]["num_cases"] == len(synth_split.valid)
+    Stopper.runs = []
+    assert bench_model("stopper", synth_split, ks=(10,), refit=False)["fit_for_test"] == "train"
+    assert len(Stopper.runs) == 1

@@ -107,3 +107,21 @@ def test_targets_per_row_counts_every_position_and_step() -> None:
     assert TrainData(seqs, max_len=10).targets_per_row == (2 + 4) / 2
     assert TrainData(seqs, max_len=10, next_n=2).targets_per_row == ((2 + 1) + (4 + 3)) / 2
     assert TrainData(seqs, max_len=3).targets_per_row == (2 + 3) / 2  # read through the last max_len + 1 items
+
+
+def test_run_with_refit_tests_a_model_trained_on_train_and_validation(monkeypatch: pytest.MonkeyPatch,
+                                                                       small_split) -> None:  # noqa: ANN001
+    import graphrec.datasets
+    from sequential.run import run
+
+    class Loaded:
+        def split(self):  # noqa: ANN202
+            return small_split
+
+    monkeypatch.setattr(graphrec.datasets, "load", lambda name: Loaded())
+    result = run("tiny", overrides={**FAST, "epochs": 3, "patience": 3, "checkpoint_dir": None}, ks=(10,), refit=True)
+    best = result["history"]["best_epoch"][0]
+    assert result["refit_epochs"] == best
+    assert set(result) >= {"valid", "test", "test_no_refit"}
+    assert result["test"]["num_cases"] == result["test_no_refit"]["num_cases"] == len(small_split.test)
+    assert result["test"]["NDCG@10"] != result["test_no_refit"]["NDCG@10"]
