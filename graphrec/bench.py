@@ -105,8 +105,10 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
         set_seed(seed)
         t1 = time.perf_counter()
         again = {**cfg, "epochs": best_epochs}
-        if "checkpoint_dir" in getattr(cls.config_class, "__dataclass_fields__", {}):
-            again["checkpoint_dir"] = None  # never resume the first fit's checkpoint
+        fields = getattr(cls.config_class, "__dataclass_fields__", {})
+        for key in ("checkpoint_dir", "max_minutes"):  # never the first fit's checkpoint, no wall-time cap
+            if key in fields:
+                again[key] = None
         model = cls(**again).fit(train_full_split(split))
         fit_seconds += time.perf_counter() - t1
         fit_for_test = FIT_REFIT_BEST
