@@ -135,7 +135,7 @@ def plot(history: dict[str, list[float]], path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot([s / 60 for s in history["seconds"]], history["valid_ndcg10"], marker="o",
-            label="measured wall time (shared, contended cores)")
+            label="wall time")
     if history.get("cpu_seconds"):
         ax.plot([s / 120 for s in history["cpu_seconds"]], history["valid_ndcg10"], marker="s",
                 label="CPU time / 2 (lower bound on 2 idle cores)")
@@ -157,7 +157,7 @@ def report(result: dict[str, Any], rb: dict[str, Any] | None, ours: dict[str, An
     lines = [
         "# SASRec time to quality on ML-1M (default configuration)", "",
         f"Command: `{command}`", "",
-        f"Machine: {env['cpu']}, {env['cores']} cores shared with other engineers' jobs; python {env['python']}, "
+        f"Machine: {env['cpu']}, {env['cores']} cores (the load averages below say how busy); python {env['python']}, "
         f"torch {env['torch']}, OMP_WAIT_POLICY={env['omp_wait_policy']}, graphrec {env['git_commit']}.",
         f"Load at start: `{env['uptime']}`; at end: `{env.get('uptime_end', '?')}`.", "",
         f"Config: {json.dumps({k: result['config'][k] for k in SHOWN})}", "",
@@ -165,9 +165,8 @@ def report(result: dict[str, Any], rb: dict[str, Any] | None, ours: dict[str, An
          f"excluded): **HR@10 {test['HR@10']:.4f}, NDCG@10 {test['NDCG@10']:.4f}**, HR@20 {test['HR@20']:.4f}, "
          f"NDCG@20 {test['NDCG@20']:.4f}; fit time {result['fit_seconds'] / 60:.1f} min wall.") if test else
         "Test: the run had not finished when this report was rendered (validation curve from its log).", "",
-        "Wall time here is measured under contention (the load averages above); `CPU min` is the CPU time of the "
-        "training process (all its threads, validation included), so `CPU min / 2` is a lower bound of the wall "
-        "time of the same run on 2 uncontended cores (perfect 2-thread scaling).",
+        "`wall min` is measured wall time (validation included); `CPU min` is the CPU time of the training process "
+        "(all its threads), so `CPU min / 2` is a lower bound of the wall time on 2 uncontended cores.",
         "",
         "| epoch | wall min | CPU min | loss | valid NDCG@10 |", "|---:|---:|---:|---:|---:|",
     ]
