@@ -19,9 +19,10 @@ def main() -> None:
              "item as query, the issue's floor) and link-prediction AUC. Merged from the files named in the last "
              "column; each file records its command, machine, versions and load. `fit for test`: `train` = the "
              "early-stopped model, `train+valid (n epochs)` = retrained on train + validation for the n epochs "
-             "early stopping chose (`gnn_eval.py --refit-gnn`), as the baselines are refitted. Files without that "
-             "column (Diginetica, the Beauty ablation) come from the earlier session: GNN epochs capped under "
-             "load 14-20, no refit.", "",
+             "early stopping chose (`gnn_eval.py --refit-gnn`), as the baselines are refitted. The files "
+             "gnn_recall_beauty_capped, gnn_recall_beauty_ablation and gnn_recall_diginetica come from the "
+             "earlier session: GNN epochs capped (`epochs`) under load 14-20 and no refit (`train`); they have no "
+             "`itemknn[recent=1]` row.", "",
              "| dataset | model | " + " | ".join(KEYS) + " | epochs | fit for test | fit s | file |",
              "|---|---|" + "---|" * len(KEYS) + "---|---|---|---|"]
     for path in sorted(RESULTS.glob("gnn_recall_*.json")):
