@@ -7,9 +7,10 @@
 
 ``recall`` runs :func:`graphrec.bench.bench_model` (the code behind ``graphrec bench``: default configs, fit on
 train for the validation metrics, refit on train + validation for the test metrics) and then scores the same
-refitted model a second time with ``pooling=mean_recent`` (the query is the mean of the last 5 items instead of
-the last item; the vectors are identical, so no second fit). popular / item-KNN rows are read from
-``benchmarks/results/baselines.json``. Tables are rewritten after every model, so a partial run leaves a table.
+refitted model a second time with the other query: the last item (the floor's query) when the default pools
+recent items, else ``pooling=mean_recent`` (the vectors are identical, so no second fit). popular / item-KNN rows
+are read from ``benchmarks/results/baselines.json``. Tables are rewritten after every model, so a partial run leaves
+a table.
 
 ``coldstart`` holds out a share of the items that have side information, deletes all their train interactions,
 fits EGES / GES on the rest, and measures how well the cold items' side-information vectors retrieve the warm
@@ -87,14 +88,24 @@ def recall(a: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 row = bench_model(model, split, data, DEFAULT_KS, seed=a.seed, save_dir=Path(tmp))
                 fitted = load_model(Path(tmp) / "run")
-            row.update({"query": "last", "load_after": os.getloadavg()})
+            cfg = fitted.config  # type: ignore[attr-defined]
+            row.update({"query": _query(cfg), "load_after": os.getloadavg()})
             rows.append({k: v for k, v in row.items() if k not in ("env", "history")})
-            fitted.config = dataclasses.replace(fitted.config, pooling="mean_recent")  # type: ignore[attr-defined]
+            other = "last" if cfg.pooling != "last" else "mean_recent"  # the same vectors, the other query
+            fitted.config = dataclasses.replace(cfg, pooling=other)  # type: ignore[attr-defined]
             test = evaluate(fitted, split.test, DEFAULT_KS, item_counts=split.train_full.item_counts())
-            rows.append({**test, "model": model, "dataset": split.name, "query": "mean_recent",
+            rows.append({**test, "model": model, "dataset": split.name, "query": _query(fitted.config),
                          "fit_seconds": row["fit_seconds"], "valid": {}})
             _write_recall(out, rows, started)
             log.info("%s %s done", name, model)
+
+
+def _query(cfg: Any) -> str:
+    """How a config turns a history into a query: ``last``, or ``mean_recent 5, decay 0.5`` and the like."""
+    if cfg.pooling == "last":
+        return "last"
+    recent = f" {cfg.recent}" if cfg.pooling == "mean_recent" else ""
+    return f"{cfg.pooling}{recent}, decay {cfg.decay:g}"
 
 
 def _write_recall(out: Path, rows: list[dict[str, Any]], started: str) -> None:
@@ -103,8 +114,10 @@ def _write_recall(out: Path, rows: list[dict[str, Any]], started: str) -> None:
     lines = _header("Next-item recall of the walk models (test split, full ranking)", meta, started)
     lines += ["Every walk model: `graphrec.bench.bench_model` with its default config (the code behind "
               "`graphrec bench`), refitted on train + validation for the test run; `fit s` is the sum of both fits "
-              "(train, then train + validation). `mean_recent` scores the same refitted vectors with the mean of "
-              "the last 5 history items as the query. popular / itemknn: `benchmarks/results/baselines.json`.", ""]
+              "(train, then train + validation). The first row of a model is its default query (`valid HR@10` is "
+              "of that query); the second scores the same refitted vectors with the other query (`last` item, as "
+              "the floor, or `mean_recent`: the last `recent` items weighted `decay ** age`). "
+              "popular / itemknn: `benchmarks/results/baselines.json`.", ""]
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         keys = ("HR@20", "MRR@20", "HR@10", "NDCG@10") if ds.startswith("diginetica") else (
             "HR@10", "NDCG@10", "HR@20", "NDCG@20", "Coverage@10")

@@ -57,9 +57,10 @@ class EGESConfig:
         graph_directed: Directed (transition) graph instead of co-occurrence. Default False.
         chunk_steps: Walk steps per chunk (walks are generated and trained chunk by chunk: bounded memory).
             Default 2**22.
-        pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``last``.
+        pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``mean_recent`` (see
+            :class:`~walks.DeepWalkConfig`).
         recent: Items pooled by ``mean_recent``. Default 5.
-        decay: Weight ``decay ** age`` of older items when pooling. Default 1.
+        decay: Weight ``decay ** age`` of older items when pooling. Default 0.5.
         similarity: ``cosine`` or ``dot``. Default ``cosine``.
         num_threads: numba threads while training (Hogwild: several threads are not bit-identical); None keeps
             numba's setting. Default None.
@@ -85,9 +86,9 @@ class EGESConfig:
     graph_weighting: Literal["count", "inverse_distance"] = "count"
     graph_directed: bool = False
     chunk_steps: int = 1 << 22
-    pooling: Literal["last", "mean", "mean_recent"] = "last"
+    pooling: Literal["last", "mean", "mean_recent"] = "mean_recent"
     recent: int = 5
-    decay: float = 1.0
+    decay: float = 0.5
     similarity: Literal["cosine", "dot"] = "cosine"
     num_threads: int | None = None
     deterministic: bool = False

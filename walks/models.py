@@ -61,9 +61,14 @@ class DeepWalkConfig:
         deterministic: Single-threaded skip-gram: identical vectors for identical seeds. Default False.
         chunk_steps: Walk steps generated per chunk while streaming the corpus (bounds memory). Default 2**24.
         tmp_dir: Where the temporary corpus file goes; None = the system temp dir. Default None.
-        pooling: How a history becomes a query: ``last`` item, ``mean`` or ``mean_recent``. Default ``last``.
+        pooling: How a history becomes a query: ``last`` item, ``mean`` or ``mean_recent``. Default
+            ``mean_recent``: the last ``recent`` items weighted ``decay ** age``, as item-KNN's tuned default. On the
+            LastFM validation split it beat the last item in all six paired fits tried (DeepWalk, node2vec, EGES,
+            two seeds; HR@10 +0.008, NDCG@10 +0.003 on average); skip-gram seeds alone move NDCG@10 by +-0.004
+            there, and no walk or skip-gram setting tried (graph window 1-5, weighting, direction, window 2-10,
+            sample, ns_exponent, epochs, num_walks) did better consistently.
         recent: Items pooled by ``mean_recent``. Default 5.
-        decay: Weight ``decay ** age`` of older items when pooling. Default 1.
+        decay: Weight ``decay ** age`` of older items when pooling (1 = plain mean). Default 0.5.
         similarity: ``cosine`` or ``dot`` between query and item vectors. Default ``cosine``.
         seed: Seed of the walks and of skip-gram. Default 0.
     """
@@ -85,9 +90,9 @@ class DeepWalkConfig:
     deterministic: bool = False
     chunk_steps: int = 1 << 24
     tmp_dir: str | None = None
-    pooling: Literal["last", "mean", "mean_recent"] = "last"
+    pooling: Literal["last", "mean", "mean_recent"] = "mean_recent"
     recent: int = 5
-    decay: float = 1.0
+    decay: float = 0.5
     similarity: Literal["cosine", "dot"] = "cosine"
     seed: int = 0
 
