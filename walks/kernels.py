@@ -275,7 +275,7 @@ def walk_range(indptr: NDArray[np.int64], indices: NDArray[np.int32], weights: N
     inv_p = 1.0 / p
     inv_q = 1.0 / q
     split_return = inv_p > max(1.0, inv_q)
-    words = (len(indptr) + 62) >> 6 if len(bits) > 0 else 0
+    words = len(bits) // (len(indptr) - 1) if len(bits) > 0 else 0  # words per bitmap row
     for grp in prange((count + GROUP - 1) // GROUP):
         lo = grp * GROUP
         m = min(GROUP, count - lo)
