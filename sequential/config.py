@@ -192,7 +192,8 @@ class FusionConfig(SASRecConfig):
         graph_layers: Message-passing layers of the built-in encoder. Default 2.
         graph_window: Co-occurrence window of the item graph built from ``split.train``. Default 1.
         graph_directed: Build a directed transition graph (True) or an undirected co-occurrence graph. Default False.
-        graph_top_k: Keep the heaviest ``graph_top_k`` out-edges per item (None: all). Default 50.
+        graph_top_k: Keep the heaviest ``graph_top_k`` out-edges per item (None: all). Default 10 (the edge-enhanced
+            encoder costs ~9x less per step than on the top-50 graph of ML-1M; see ``fusion_notes.md``).
         precomputed_path: Directory of an Embeddings bundle (``graph_source='precomputed'``). Default None.
         graph_every: Run the graph encoder forward and backward on every ``graph_every``-th training step of an
             epoch and reuse its (detached) output in between: the encoder then trains on 1/``graph_every`` of the
@@ -206,7 +207,7 @@ class FusionConfig(SASRecConfig):
     graph_layers: int = 2
     graph_window: int = 1
     graph_directed: bool = False
-    graph_top_k: int | None = 50
+    graph_top_k: int | None = 10
     precomputed_path: str | None = None
     graph_every: int = 1
 
