@@ -99,7 +99,7 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
         model = cls(**cfg).fit(refit_split(split))
         fit_seconds += time.perf_counter() - t1
         fit_for_test = "train+valid"
-    elif refit and cls.trains_without_validation and not train_full and best_epochs:
+    elif refit and not train_full and best_epochs and _can_refit_epochs(cls):
         # early-stopped: train again on train + validation for the epoch count validation chose, so the test
         # histories' last items (the validation targets) have been seen in training, as they are for refitted models
         set_seed(seed)
@@ -109,7 +109,11 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
         for key in ("checkpoint_dir", "max_minutes"):  # never the first fit's checkpoint, no wall-time cap
             if key in fields:
                 again[key] = None
-        model = cls(**again).fit(train_full_split(split))
+        if cls.trains_without_validation:
+            model = cls(**again).fit(train_full_split(split))
+        else:  # needs validation cases: evaluate only at the last epoch, so nothing stops it early
+            again.update(patience=best_epochs, eval_every=best_epochs)
+            model = cls(**again).fit(refit_split(split))
         fit_seconds += time.perf_counter() - t1
         fit_for_test = FIT_REFIT_BEST
     test = evaluate(model, split.test, ks, item_counts=split.train_full.item_counts())
@@ -128,10 +132,22 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
 
 
 def best_epoch_count(model: Recommender) -> int | None:
-    """The number of epochs up to the best validation epoch of an early-stopped fit (``history_['best_epoch']``,
-    1-based), or None when the model has no such history."""
+    """The number of epochs up to the best validation epoch of an early-stopped fit, or None when the model has
+    no such history. ``history_['best_epoch']`` is ``[epoch]`` (1-based, sequential models) or an int epoch index
+    (0-based, the gnn trainer's early-stopping step)."""
     best = (getattr(model, "history_", None) or {}).get("best_epoch")
-    return int(best[0]) if best else None
+    if isinstance(best, list | tuple):
+        return int(best[0]) if best else None
+    if best is None or int(best) < 0:
+        return None
+    return int(best) + 1
+
+
+def _can_refit_epochs(cls: type[Recommender]) -> bool:
+    """Whether ``cls`` can be retrained for a given number of epochs: it trains without validation, or its
+    config has ``epochs``, ``patience`` and ``eval_every`` (the gnn models)."""
+    fields = getattr(cls.config_class, "__dataclass_fields__", {})
+    return "epochs" in fields and (cls.trains_without_validation or {"patience", "eval_every"} <= set(fields))
 
 
 def check_train_full(cls: type[Recommender]) -> None:

@@ -122,3 +122,37 @@ def test_early_stopped_model_is_refitted_for_its_best_epoch_count(monkeypatch: p
     Stopper.runs = []
     assert bench_model("stopper", synth_split, ks=(10,), refit=False)["fit_for_test"] == "train"
     assert len(Stopper.runs) == 1
+
+
+def test_model_that_needs_validation_is_refitted_with_validation_only_at_the_end(monkeypatch: pytest.MonkeyPatch,
+                                                                                 synth_split: Split) -> None:
+    from dataclasses import dataclass
+
+    from graphrec.bench import FIT_REFIT_BEST
+
+    @dataclass(frozen=True)
+    class GnnLikeConfig:
+        epochs: int = 30
+        patience: int = 3
+        eval_every: int = 1
+        seed: int = 0
+
+    class GnnLike(EarlyStopper):
+        name = "gnn-like"
+        config_class = GnnLikeConfig
+        trains_without_validation = False
+        runs: ClassVar[list[tuple[Sequences, int, GnnLikeConfig]]] = []
+
+        def fit(self, split: Split) -> GnnLike:
+            super().fit(split)
+            type(self).runs.append((split.train, len(split.valid), self.config))
+            self.history_ = {"best_epoch": 4}  # the gnn trainer's 0-based early-stopping step
+            return self
+
+    monkeypatch.setattr("graphrec.bench.get_model_class", lambda name: GnnLike)
+    row = bench_model("gnn-like", synth_split, ks=(10,))
+    (_, _, first), (train, n_valid, again) = GnnLike.runs
+    assert first.epochs == 30
+    assert train is synth_split.train_full and n_valid == len(synth_split.valid)
+    assert (again.epochs, again.patience, again.eval_every) == (5, 5, 5)
+    assert row["fit_for_test"] == FIT_REFIT_BEST
