@@ -100,7 +100,8 @@ def render(runs: Path) -> str:
         r = json.loads(path.read_text())
         t, h = r["test"], r["history"]
         nr = r.get("test_no_refit")
-        no_refit = f"{nr['HR@10']:.4f} / {nr['NDCG@10']:.4f}" if nr else "(no refit)"
+        no_refit = (f"{nr['HR@10']:.4f} / {nr['NDCG@10']:.4f}" if nr else
+                    "not recorded" if "refit_epochs" in r else "(no refit)")
         valid = r.get("valid", {}).get("NDCG@10", float("nan"))
         trained = max(r["fit_seconds"], (h.get("seconds") or [0.0])[-1])  # a resumed run: its whole history
         fit = (trained + r.get("refit_seconds", 0.0)) / 60
