@@ -31,7 +31,7 @@ from graphrec.split import Split, refit_split, train_full_split
 from graphrec.training import set_seed
 
 __all__ = ["bench_model", "run_bench", "check_train_full", "best_epoch_count", "markdown_table", "PUBLISHED",
-           "FIT_TRAIN_FULL", "FIT_REFIT_BEST"]
+           "FIT_TRAIN_FULL", "FIT_REFIT_BEST", "refit_best_epochs"]
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +104,7 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
         # histories' last items (the validation targets) have been seen in training, as they are for refitted models
         set_seed(seed)
         t1 = time.perf_counter()
-        again = {**cfg, "epochs": best_epochs}
-        fields = getattr(cls.config_class, "__dataclass_fields__", {})
-        for key in ("checkpoint_dir", "max_minutes"):  # never the first fit's checkpoint, no wall-time cap
-            if key in fields:
-                again[key] = None
-        if cls.trains_without_validation:
-            model = cls(**again).fit(train_full_split(split))
-        else:  # needs validation cases: evaluate only at the last epoch, so nothing stops it early
-            again.update(patience=best_epochs, eval_every=best_epochs)
-            model = cls(**again).fit(refit_split(split))
+        model = refit_best_epochs(cls, cfg, split, best_epochs)
         fit_seconds += time.perf_counter() - t1
         fit_for_test = FIT_REFIT_BEST
     test = evaluate(model, split.test, ks, item_counts=split.train_full.item_counts())
@@ -141,6 +132,21 @@ def best_epoch_count(model: Recommender) -> int | None:
     if best is None or int(best) < 0:
         return None
     return int(best) + 1
+
+
+def refit_best_epochs(cls: type[Recommender], config: dict[str, Any], split: Split, epochs: int) -> Recommender:
+    """``cls`` fitted on train + validation for exactly ``epochs`` epochs (the best validation epoch count of an
+    early-stopped fit with ``config``): no wall-time cap, never the first fit's checkpoint. Models that need
+    validation cases evaluate only at the last epoch, so nothing stops them early."""
+    again = {**config, "epochs": epochs}
+    fields = getattr(cls.config_class, "__dataclass_fields__", {})
+    for key in ("checkpoint_dir", "max_minutes"):
+        if key in fields:
+            again[key] = None
+    if cls.trains_without_validation:
+        return cls(**again).fit(train_full_split(split))
+    again.update(patience=epochs, eval_every=epochs)
+    return cls(**again).fit(refit_split(split))
 
 
 def _can_refit_epochs(cls: type[Recommender]) -> bool:

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from graphrec import datasets
-from graphrec.bench import best_epoch_count
+from graphrec.bench import best_epoch_count, refit_best_epochs
 from graphrec.config import from_dict, parse_overrides, to_dict
 from graphrec.evaluate import evaluate
 
@@ -51,7 +51,7 @@ def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = 
         split = train_full_split(split)
     rank, _ = distributed_context()
     t0 = time.perf_counter()
-    rec = cls(config).fit(split)
+    rec: Any = cls(config).fit(split)
     fit_s = time.perf_counter() - t0
     result: dict[str, Any] = {"dataset": dataset, "model": model, "config": to_dict(rec.config),
                               "fit_seconds": fit_s}
@@ -62,15 +62,10 @@ def run(dataset: str, model: str = "sasrec", overrides: dict[str, Any] | None = 
         result["history"] = {k: v for k, v in rec.history_.items() if k != "step_loss"}
     best = best_epoch_count(rec)
     if refit and not train_full and best:
-        from dataclasses import replace
-
-        from graphrec.split import train_full_split
-
         if rank == 0:
             result["test_no_refit"] = evaluate(rec, split.test, ks, item_counts=counts)
         t1 = time.perf_counter()
-        # exactly `best` epochs: no wall-time cap, and never the first fit's checkpoint
-        rec = cls(replace(rec.config, epochs=best, checkpoint_dir=None, max_minutes=None)).fit(train_full_split(split))
+        rec = refit_best_epochs(cls, to_dict(rec.config), split, best)
         result["refit_seconds"] = time.perf_counter() - t1
         result["refit_epochs"] = best
     if rank == 0:
