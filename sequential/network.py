@@ -126,9 +126,12 @@ class CausalSelfAttention(nn.Module):
         self.out = nn.Linear(dim, dim)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """``[B, L, d] -> [B, L, d]``, or ``[B, 1, d]`` (the newest query only) with ``last_only``."""
         b, l, d = x.shape
         q, k, v = self.qkv(x).view(b, l, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        if last_only:
+            q, mask, l = q[:, :, -1:], mask[:, :, -1:], 1
         if self.training and self.dropout > 0:
             # dropout on the attention weights (as the paper's code); written out so the mask uses fast_dropout
             scores = (q @ k.transpose(-1, -2)) * (d // self.num_heads) ** -0.5
@@ -152,8 +155,11 @@ class Block(nn.Module):
         self.act = nn.GELU() if activation == "gelu" else nn.ReLU()
         self.drop = FastDropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.ln1(x), mask))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """``[B, L, d] -> [B, L, d]``; with ``last_only`` only the newest position's output ``[B, 1, d]`` (its
+        attention still reads every key), which is all inference needs from the last block."""
+        y = self.attn(self.ln1(x), mask, last_only)
+        x = (x[:, -1:] if last_only else x) + self.drop(y)
         return x + self.drop(self.ff2(self.drop(self.act(self.ff1(self.ln2(x))))))
 
 
@@ -179,7 +185,9 @@ class SASRecNet(nn.Module):
         """The item table ``[num_items + 1, d]``."""
         return self.item_encoder()
 
-    def forward(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, table: torch.Tensor | None = None, last_only: bool = False) -> torch.Tensor:
+        """Hidden states ``[B, L, d]``; ``last_only=True`` gives the newest position's ``[B, 1, d]`` and skips the
+        other queries of the last block."""
         if table is None:
             table = self.table()
         b, l = ids.shape
@@ -193,13 +201,34 @@ class SASRecNet(nn.Module):
         x = table[ids] * math.sqrt(self.embedding_dim) + self.positions(pos)
         x = self.emb_drop(x) * keep
         mask = attention_mask(ids)
-        for block in self.blocks:
-            x = block(x, mask) * keep
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            if last_only and i == last:
+                x = block(x, mask, last_only=True) * keep[:, -1:]
+            else:
+                x = block(x, mask) * keep
         return self.final_ln(x)
 
-    def last_hidden(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
-        """The hidden state at the newest position ``[B, d]`` (the user vector)."""
-        return self.forward(ids, table)[:, -1]
+    def last_hidden(self, ids: torch.Tensor, table: torch.Tensor | None = None, chunk: int = 128) -> torch.Tensor:
+        """The hidden state at the newest position ``[B, d]`` (the user vector): ``forward(ids)[:, -1]``.
+
+        Rows are grouped by history length into chunks of ``chunk`` and each chunk is trimmed to its longest
+        history, so a batch with one long history does not pad every other row to it (padding invariance makes
+        this exact up to float rounding); the last block computes the newest query only.
+        """
+        if table is None:
+            table = self.table()
+        lengths = (ids > 0).sum(1)
+        order = torch.argsort(lengths, stable=True)
+        out: torch.Tensor | None = None
+        for start in range(0, ids.shape[0], chunk):
+            rows = order[start:start + chunk]
+            width = max(int(lengths[rows].max()), 1)
+            h = self.forward(ids[rows, ids.shape[1] - width:], table, last_only=True)[:, -1]
+            if out is None:
+                out = h.new_empty(ids.shape[0], h.shape[1])
+            out[rows] = h
+        return out if out is not None else table.new_empty(0, self.embedding_dim)
 
 
 def attention_mask(ids: torch.Tensor) -> torch.Tensor:

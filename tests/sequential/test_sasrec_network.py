@@ -37,6 +37,22 @@ def test_left_padding_does_not_change_outputs() -> None:
     torch.testing.assert_close(a[0], b[0, -4:], rtol=1e-5, atol=1e-5)
 
 
+def test_last_hidden_matches_the_full_forward_for_mixed_lengths_and_both_position_layouts() -> None:
+    # last_hidden sorts rows by length, trims each chunk and runs only the newest query in the last block
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(1, 30, size=n).tolist() for n in (12, 1, 7, 3, 12, 5, 9, 2, 11, 4)] + [[]]
+    ids = torch.from_numpy(Sequences.from_lists(rows, num_items=29).to_padded(12))
+    for positions in ("from_start", "from_end"):
+        torch.manual_seed(0)
+        net = SASRecNet(IdEmbedding(30, 16), 30, 16, 12, num_blocks=2, num_heads=2, dropout=0.3,
+                        positions=positions).eval()
+        with torch.no_grad():
+            full = net(ids)[:, -1]
+            for chunk in (1, 3, 128):
+                torch.testing.assert_close(net.last_hidden(ids, chunk=chunk), full, rtol=1e-5, atol=1e-5)
+            assert net.forward(ids, last_only=True).shape == (len(rows), 1, 16)
+
+
 def test_scores_of_a_history_do_not_depend_on_its_batch(small_split) -> None:  # noqa: ANN001
     model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
     h = small_split.test.histories.take(np.arange(8))
