@@ -68,7 +68,8 @@ class SASRecConfig:
         epochs: Maximum epochs. Default 200.
         patience: Evaluations without improvement of validation NDCG@10 before stopping. Default 5.
         eval_every: Epochs between validations. Default 1.
-        max_minutes: Wall-time budget of training (None: no budget). Default None.
+        max_minutes: Wall-time budget of training (None: no budget), validation included. No epoch starts that
+            the duration of the previous one says would end past the budget. Default None.
         bf16: Run the training forward/backward in bfloat16 autocast (matrix products in bfloat16, softmax and
             losses in float32; evaluation always runs in float32). None: on when the CPU has native bfloat16
             arithmetic (AVX512-BF16 or AMX), where it makes an ML-1M epoch ~1.3x faster at the same quality.

@@ -132,9 +132,13 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
             save_checkpoint(ckpt, {"net": net.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                                    "early": early.state_dict(), "best": best_state, "history": history,
                                    "elapsed": time.perf_counter() - t0})
-        if config.max_minutes is not None and time.perf_counter() - t0 > 60 * config.max_minutes:
-            log.info("wall-time budget of %.1f min reached after epoch %d", config.max_minutes, epoch + 1)
-            break
+        if config.max_minutes is not None and epoch + 1 < config.epochs:
+            # stop before an epoch that, as long as the last one, would end past the budget
+            last = history["seconds"][-1] - (history["seconds"][-2] if len(history["seconds"]) > 1 else 0.0)
+            if history["seconds"][-1] + last > 60 * config.max_minutes:
+                log.info("wall-time budget of %.1f min: stopping after epoch %d (%.1f min used, an epoch takes "
+                         "%.1f min)", config.max_minutes, epoch + 1, history["seconds"][-1] / 60, last / 60)
+                break
     if validate is not None:
         net.load_state_dict(best_state)
     history["best_epoch"] = [early.best_step + 1]

@@ -125,3 +125,21 @@ def test_run_with_refit_tests_a_model_trained_on_train_and_validation(monkeypatc
     assert set(result) >= {"valid", "test", "test_no_refit"}
     assert result["test"]["num_cases"] == result["test_no_refit"]["num_cases"] == len(small_split.test)
     assert result["test"]["NDCG@10"] != result["test_no_refit"]["NDCG@10"]
+
+
+def test_wall_time_budget_never_starts_an_epoch_that_would_end_past_it(small_split, monkeypatch) -> None:  # noqa: ANN001
+    import itertools
+    import time
+    import types
+
+    import sequential.trainer as trainer
+
+    # a clock that advances 1 s per reading: the trainer reads it 3 times an epoch, so epoch k ends at 3k s
+    ticks = itertools.count(1)
+    fake = types.SimpleNamespace(perf_counter=lambda: float(next(ticks)), process_time=time.process_time)
+    monkeypatch.setattr(trainer, "time", fake)
+    model = SASRec(**{**FAST, "epochs": 10, "max_minutes": 10 / 60}).fit(small_split)
+    # epoch 3 ends at 9 s <= 10 s; a 4th would end at 12 s, so it is not started
+    assert model.history_["seconds"] == [3.0, 6.0, 9.0]
+    ticks = itertools.count(1)
+    assert len(SASRec(**{**FAST, "epochs": 4, "max_minutes": None}).fit(small_split).history_["epoch"]) == 4
