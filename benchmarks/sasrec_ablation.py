@@ -36,6 +36,10 @@ VARIANTS: dict[str, tuple[str, str, list[str]]] = {
     "s2_ml1m_d128": ("ML-1M", "SASRec-CE d=128, 2 heads, lr 1e-3 (default; stopped by hand at epoch 38, still rising)",
                      [*ML1M, *D128, "--set", "patience=10", "--set", "max_minutes=120",
                       "--set", "checkpoint_dir=runs/ckpt_ml1m_d128"]),
+    "s3_ml1m_d128": ("ML-1M", "SASRec-CE d=128, 2 heads, lr 1e-3 (default; session 2's run resumed to epoch 48, "
+                     "stopped for time before patience ran out; refit for the best epoch, 46; fit min includes "
+                     "SIGSTOP pauses)",
+                     [*ML1M, "--refit", "--set", "patience=10", "--set", "checkpoint_dir=runs/ckpt_ml1m_d128"]),
     "s1_ml1m_C": ("ML-1M", "SASRec-CE d=64, lr 2e-3 (session 1, capped)", [*ML1M, *D64, "--set", "num_threads=2",
                                                                           "--set", "max_minutes=110"]),
     "ml1m_bce": ("ML-1M", "SASRec-BCE (1 negative, the original)", [*ML1M, *D64, "--set", "loss=bce",
@@ -58,6 +62,11 @@ VARIANTS: dict[str, tuple[str, str, list[str]]] = {
     "s2_beauty_fusion": ("Beauty", "SASRec-CE d=64 + graph fusion (gnn encoder, gate, top-10 graph, graph_every=4)",
                          [*BEAUTY, *D64, "--model", "fusion", "--set", "graph_top_k=10", "--set", "graph_every=4",
                           "--set", "patience=10", "--set", "max_minutes=26"]),
+    "s3_beauty_fusion_full": ("Beauty", "SASRec-CE d=128 defaults + graph fusion (gnn encoder, gate, top-10 graph, "
+                              "graph_every=4), trained on train + validation for 29 epochs (the default SASRec's "
+                              "best count; compare its refit row)",
+                              [*BEAUTY, "--model", "fusion", "--train-full", "--set", "epochs=29",
+                               "--set", "graph_every=4"]),
 }
 
 
@@ -113,7 +122,7 @@ def render(runs: Path) -> str:
     for name, (ds, label, _) in VARIANTS.items():
         path = runs / f"{name}.json"
         v = json.loads(path.read_text())["history"]["valid_ndcg10"] if path.exists() else valid_curve(runs, name)
-        if v:
+        if v and any(x == x for x in v):  # a run without validation has only NaN
             cells = [f"{v[e - 1]:.4f}" if e <= len(v) else "" for e in (1, 2, 3, 5, 10, 15, 20, 30, 40, 50)]
             lines.append(f"| {ds} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
