@@ -40,6 +40,19 @@ def machine() -> dict[str, Any]:
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
+def uptime() -> str:
+    """The ``uptime`` line (load averages), recorded at the start and end of a benchmark."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def query_label(pooling: str, recent: int, decay: float) -> str:
+    """How a walk model's config turns a history into a query: ``last``, or ``mean_recent 5, decay 0.25``."""
+    if pooling == "last":
+        return "last"
+    size = f" {recent}" if pooling == "mean_recent" else ""
+    return f"{pooling}{size}, decay {decay:g}"
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 

@@ -38,6 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import query_label, uptime  # noqa: E402
+
 from graphrec import datasets  # noqa: E402
 from graphrec.artifacts import environment  # noqa: E402
 from graphrec.bench import bench_model  # noqa: E402
@@ -53,7 +55,7 @@ def _meta() -> dict[str, Any]:
     env = environment(0, None)
     return {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv), "machine": platform.platform(),
             "cpus": os.cpu_count(), "versions": env.get("versions", env),
-            "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+            "uptime": uptime(),
             "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                      cwd=RESULTS.parent.parent).stdout.strip()}
 
@@ -101,11 +103,7 @@ def recall(a: argparse.Namespace) -> None:
 
 
 def _query(cfg: Any) -> str:
-    """How a config turns a history into a query: ``last``, or ``mean_recent 5, decay 0.5`` and the like."""
-    if cfg.pooling == "last":
-        return "last"
-    recent = f" {cfg.recent}" if cfg.pooling == "mean_recent" else ""
-    return f"{cfg.pooling}{recent}, decay {cfg.decay:g}"
+    return query_label(cfg.pooling, cfg.recent, cfg.decay)
 
 
 def _write_recall(out: Path, rows: list[dict[str, Any]], started: str) -> None:

@@ -49,6 +49,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from _common import command, machine, query_label, uptime  # noqa: E402  (stdlib only: also runs in the PecanPy venv)
+
 RESULTS = HERE / "results"
 NAME = "walks_floor"
 METHODS = ("floor", "deepwalk", "node2vec", "eges")
@@ -151,19 +153,13 @@ def run_fit(method: str, fit: str, split: Any, seed: int, py: Path, a: argparse.
         test = {k: v for k, v in out.items() if k in KEYS or "@" in k}
         valid = out["valid"] if fit == "train" else {}
         cfg = out["config"]
-        row.update(fit_seconds=out["fit_seconds"], config=cfg, query=_query(cfg))
+        row.update(fit_seconds=out["fit_seconds"], config=cfg,
+                   query=query_label(cfg["pooling"], cfg["recent"], cfg["decay"]))
     row["test" if fit == "train+valid" else "test_trainfit"] = test
     if valid:
         row["valid"] = valid
     row["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return row
-
-
-def _query(cfg: dict[str, Any]) -> str:
-    if cfg["pooling"] == "last":
-        return "last"
-    recent = f" {cfg['recent']}" if cfg["pooling"] == "mean_recent" else ""
-    return f"{cfg['pooling']}{recent}, decay {cfg['decay']:g}"
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -270,9 +266,7 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str
 
 
 def write(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    from _common import machine
-
-    meta = {**meta, "machine": machine(), "uptime_end": _uptime()}
+    meta = {**meta, "machine": machine(), "uptime_end": uptime()}
     summary = summarize(rows)
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=1, default=str) + "\n")
@@ -280,13 +274,8 @@ def write(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     out.with_suffix(".md").write_text(markdown(meta, rows, summary))
 
 
-def _uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
 # ---------------------------------------------------------------------------------------------- driver
 def run(a: argparse.Namespace) -> None:
-    from _common import command
     from walks_vs_pecanpy import ensure_venv, versions
 
     from graphrec import datasets
@@ -301,7 +290,7 @@ def run(a: argparse.Namespace) -> None:
     rows: list[dict[str, Any]] = old.get("rows", [])
     commands = [*old.get("meta", {}).get("commands", []), command()]
     meta = {"command": " ; ".join(commands), "commands": commands,
-            "uptime_start": old.get("meta", {}).get("uptime_start", _uptime()),
+            "uptime_start": old.get("meta", {}).get("uptime_start", uptime()),
             "pecanpy_versions": versions(py, ["pecanpy", "numpy", "numba", "gensim"]),
             "notes": [*old.get("meta", {}).get("notes", []), *a.note]}
     done = {(r["dataset"], r["method"], r["seed"], r["fit"]) for r in rows}
