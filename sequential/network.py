@@ -220,15 +220,12 @@ class SASRecNet(nn.Module):
             table = self.table()
         lengths = (ids > 0).sum(1)
         order = torch.argsort(lengths, stable=True)
-        out: torch.Tensor | None = None
+        out = table.new_empty(ids.shape[0], self.embedding_dim)
         for start in range(0, ids.shape[0], chunk):
             rows = order[start:start + chunk]
             width = max(int(lengths[rows].max()), 1)
-            h = self.forward(ids[rows, ids.shape[1] - width:], table, last_only=True)[:, -1]
-            if out is None:
-                out = h.new_empty(ids.shape[0], h.shape[1])
-            out[rows] = h
-        return out if out is not None else table.new_empty(0, self.embedding_dim)
+            out[rows] = self.forward(ids[rows, ids.shape[1] - width:], table, last_only=True)[:, -1]
+        return out
 
 
 def attention_mask(ids: torch.Tensor) -> torch.Tensor:
