@@ -60,6 +60,10 @@ class SASRecConfig:
 
     Optimisation:
         lr, weight_decay, adam_beta2: Adam settings. Defaults 1e-3, 0, 0.98.
+        lr_schedule: ``constant``, or ``linear`` / ``cosine`` decay of the learning rate, step by step, from ``lr``
+            to 0 at the end of epoch ``epochs``. A decay suits runs of a fixed number of epochs (``--train-full``
+            on session data, where the papers also decay the rate); with early stopping it follows the
+            configured ``epochs``, not the epoch where training stops. Default ``constant``.
         batch_size: Sequences per step (each sequence trains on all its positions). Default 64: on a CPU, twice
             the steps per epoch of the GPU recipe's 128 for the same compute, which converges sooner in wall time.
         length_buckets: Batches per length-sorted bucket: every ``length_buckets`` batches of an epoch's shuffle
@@ -102,6 +106,7 @@ class SASRecConfig:
     next_n: int = 1
     negative_weight: float = 0.0
     lr: float = 1e-3
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
     weight_decay: float = 0.0
     adam_beta2: float = 0.98
     batch_size: int = 64

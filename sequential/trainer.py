@@ -29,7 +29,7 @@ from sequential.data import TrainData
 from sequential.losses import SequenceLoss, negative_feedback_loss
 from sequential.network import SASRecNet
 
-__all__ = ["train_network", "distributed_context", "epoch_batches"]
+__all__ = ["train_network", "distributed_context", "epoch_batches", "lr_factor"]
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,11 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         t_epoch = time.perf_counter()
         total, count = 0.0, 0
         bar = _progress(batches, config.progress and rank == 0, f"epoch {epoch + 1}")
-        for rows in bar:
+        for i, rows in enumerate(bar):
+            if config.lr_schedule != "constant":
+                for group in opt.param_groups:
+                    group["lr"] = config.lr * lr_factor(config.lr_schedule, epoch * len(batches) + i,
+                                                        config.epochs * len(batches))
             loss_sum, n = _step(model, net, data, rows[rank::world], loss_fn, config, opt, gen, world)
             total += loss_sum
             count += n
@@ -143,6 +147,16 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         net.load_state_dict(best_state)
     history["best_epoch"] = [early.best_step + 1]
     return history
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """The learning-rate multiplier of ``schedule`` at 0-based ``step`` of ``total`` steps (1 at step 0)."""
+    frac = min(step / max(total, 1), 1.0)
+    if schedule == "linear":
+        return 1.0 - frac
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * frac))
+    return 1.0
 
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, length_buckets: int, seed: int) -> list[np.ndarray]:

@@ -78,6 +78,7 @@ def test_beats_popularity_and_itemknn_on_synthetic(small_split) -> None:  # noqa
     ({"loss": "ce", "hard_negatives": 3}, "hard_negatives applies"),
     ({"loss": "ce", "cross_batch": 2}, "cross_batch applies"),
     ({"dropout": 1.5}, "dropout must be in"),
+    ({"lr_schedule": "exp"}, "lr_schedule must be one of"),
 ])
 def test_bad_config_is_an_error(settings: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -143,3 +144,49 @@ def test_wall_time_budget_never_starts_an_epoch_that_would_end_past_it(small_spl
     assert model.history_["seconds"] == [3.0, 6.0, 9.0]
     ticks = itertools.count(1)
     assert len(SASRec(**{**FAST, "epochs": 4, "max_minutes": None}).fit(small_split).history_["epoch"]) == 4
+
+
+def test_lr_factor_of_each_schedule() -> None:
+    from sequential.trainer import lr_factor
+
+    assert [lr_factor("linear", s, 4) for s in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
+    assert lr_factor("cosine", 0, 8) == 1.0
+    assert lr_factor("cosine", 2, 8) == pytest.approx((1 + np.sqrt(0.5)) / 2)
+    assert lr_factor("cosine", 4, 8) == pytest.approx(0.5)
+    assert lr_factor("constant", 7, 8) == 1.0
+
+
+def test_linear_schedule_decays_every_step_and_resumes_exactly(small_split, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import sequential.trainer as trainer
+
+    lrs: list[float] = []
+    real_step = trainer._step
+
+    def spy(model, net, data, rows, loss_fn, config, opt, *rest):  # noqa: ANN001, ANN002, ANN202
+        lrs.append(opt.param_groups[0]["lr"])
+        return real_step(model, net, data, rows, loss_fn, config, opt, *rest)
+
+    monkeypatch.setattr(trainer, "_step", spy)
+    settings = {**FAST, "epochs": 3, "lr": 4e-3, "lr_schedule": "linear"}
+    straight = SASRec(**settings, checkpoint_dir=str(tmp_path / "a")).fit(small_split)
+    total = len(lrs)
+    assert total % 3 == 0
+    np.testing.assert_allclose(lrs, [4e-3 * (1 - g / total) for g in range(total)], rtol=1e-12)
+
+    # interrupted after epoch 2 (the checkpoint is written, then the process dies), then resumed
+    real_save = trainer.save_checkpoint
+
+    def dying_save(path, state):  # noqa: ANN001, ANN202
+        real_save(path, state)
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "save_checkpoint", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        SASRec(**settings, checkpoint_dir=str(tmp_path / "b")).fit(small_split)
+    lrs.clear()
+    resumed = SASRec(**settings, checkpoint_dir=str(tmp_path / "b")).fit(small_split)
+    assert len(lrs) == total // 3
+    assert resumed.history_["loss"] == straight.history_["loss"]
+    for key, value in straight.net_.state_dict().items():
+        assert torch.equal(value, resumed.net_.state_dict()[key]), key
