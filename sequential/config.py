@@ -38,6 +38,9 @@ class SASRecConfig:
             the item id embedding, then project back to ``embedding_dim``. Ignored (with a warning) when the
             data has none. Default False.
         side_dim: Width of each side-information field embedding. Default 16.
+        cosine_scale: 0 scores an item by the dot product of the last hidden state with its embedding; ``s > 0``
+            by ``s`` times their cosine similarity (normalised representations, as NISER for session models:
+            the embedding norm no longer carries popularity). Default 0.
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
@@ -95,6 +98,7 @@ class SASRecConfig:
     positions: Literal["from_start", "from_end"] = "from_start"
     side_info: bool = False
     side_dim: int = 16
+    cosine_scale: float = 0.0
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
@@ -135,6 +139,8 @@ class SASRecConfig:
                               f"({self.num_heads})")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
+        if self.cosine_scale < 0:
+            raise ConfigError(f"cosine_scale must be >= 0 (got {self.cosine_scale})")
         if self.num_negatives is not None and self.num_negatives < 1:
             raise ConfigError(f"num_negatives must be >= 1 (got {self.num_negatives})")
         if self.cross_batch < 0 or self.hard_negatives < 0:

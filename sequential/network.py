@@ -168,9 +168,11 @@ class SASRecNet(nn.Module):
     hidden states ``[B, L, d]``; ``table()`` is the shared item table used for input and output."""
 
     def __init__(self, item_encoder: nn.Module, num_items: int, embedding_dim: int, max_len: int, num_blocks: int,
-                 num_heads: int, dropout: float, activation: str = "gelu", positions: str = "from_start") -> None:
+                 num_heads: int, dropout: float, activation: str = "gelu", positions: str = "from_start",
+                 cosine_scale: float = 0.0) -> None:
         super().__init__()
         self.from_end = positions == "from_end"
+        self.cosine_scale = float(cosine_scale)
         self.item_encoder = item_encoder
         self.num_items = num_items
         self.max_len = max_len
@@ -184,6 +186,14 @@ class SASRecNet(nn.Module):
     def table(self) -> torch.Tensor:
         """The item table ``[num_items + 1, d]``."""
         return self.item_encoder()
+
+    def head(self, hidden: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The query and item vectors whose dot product is the score: unchanged, or with ``cosine_scale > 0``
+        ``cosine_scale * hidden / |hidden|`` and ``table / |table|`` (scores = scaled cosine similarity)."""
+        if self.cosine_scale <= 0:
+            return hidden, table
+        return (self.cosine_scale * nn.functional.normalize(hidden, dim=-1),
+                nn.functional.normalize(table, dim=-1))
 
     def forward(self, ids: torch.Tensor, table: torch.Tensor | None = None, last_only: bool = False) -> torch.Tensor:
         """Hidden states ``[B, L, d]``; ``last_only=True`` gives the newest position's ``[B, 1, d]`` and skips the

@@ -91,7 +91,8 @@ class SASRec(Recommender):
     def _build(self, encoder: nn.Module, num_items: int) -> SASRecNet:
         cfg = self.config
         return SASRecNet(encoder, num_items, cfg.embedding_dim, cfg.max_len, cfg.num_blocks, cfg.num_heads,
-                         cfg.dropout if cfg.dropout is not None else 0.0, cfg.activation, cfg.positions)
+                         cfg.dropout if cfg.dropout is not None else 0.0, cfg.activation, cfg.positions,
+                         cfg.cosine_scale)
 
     # ------------------------------------------------------------------ inference
     def _net(self) -> SASRecNet:
@@ -105,7 +106,9 @@ class SASRec(Recommender):
         net = self._net()
         was = net.training
         net.eval()
-        out = net.last_hidden(padded_histories(histories, net.max_len)).float().numpy()
+        table = self._eval_table(net)
+        hidden, _ = net.head(net.last_hidden(padded_histories(histories, net.max_len), table), table)
+        out = hidden.float().numpy()
         net.train(was)
         return out
 
@@ -116,7 +119,8 @@ class SASRec(Recommender):
         was = net.training
         net.eval()
         table = self._eval_table(net)
-        scores = net.last_hidden(padded_histories(histories, net.max_len), table) @ table.T
+        hidden, out_table = net.head(net.last_hidden(padded_histories(histories, net.max_len), table), table)
+        scores = hidden @ out_table.T
         net.train(was)
         scores[:, 0] = -torch.inf
         return scores.float().numpy()
@@ -135,7 +139,8 @@ class SASRec(Recommender):
         net = self._net()
         was = net.training
         net.eval()
-        vectors = net.table().float().numpy().copy()
+        table = net.table()
+        vectors = net.head(table[:1], table)[1].float().numpy().copy()
         net.train(was)
         vectors[0] = 0.0
         return Embeddings(self.vocab_, vectors, {"model": self.name, "similarity": "dot"})  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 class _Step(nn.Module):
-    """What DDP wraps: the item table and the hidden states of one batch."""
+    """What DDP wraps: the hidden states of one batch and the item vectors they are scored against."""
 
     def __init__(self, net: SASRecNet) -> None:
         super().__init__()
@@ -43,7 +43,7 @@ class _Step(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         table = self.net.table()
-        return self.net(inputs, table), table
+        return self.net.head(self.net(inputs, table), table)  # the scoring side: query and item vectors
 
 
 def distributed_context() -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from conftest import FAST
 
@@ -53,8 +54,9 @@ def test_last_hidden_matches_the_full_forward_for_mixed_lengths_and_both_positio
             assert net.forward(ids, last_only=True).shape == (len(rows), 1, 16)
 
 
-def test_scores_of_a_history_do_not_depend_on_its_batch(small_split) -> None:  # noqa: ANN001
-    model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
+@pytest.mark.parametrize("cosine_scale", [0.0, 8.0])
+def test_scores_of_a_history_do_not_depend_on_its_batch(small_split, cosine_scale: float) -> None:  # noqa: ANN001
+    model = SASRec(**{**FAST, "epochs": 1, "cosine_scale": cosine_scale}).fit(small_split)
     h = small_split.test.histories.take(np.arange(8))
     together = model.score(h)
     alone = np.concatenate([model.score(h.take([i])) for i in range(8)])
@@ -64,6 +66,11 @@ def test_scores_of_a_history_do_not_depend_on_its_batch(small_split) -> None:  #
     np.testing.assert_allclose(users @ items.vectors[1:].T, together[:, 1:], rtol=1e-4, atol=1e-4)
     assert items.vectors.shape == (small_split.num_items + 1, FAST["embedding_dim"])
     assert np.all(items.vectors[0] == 0)
+    if cosine_scale:  # scores are the scaled cosine of the last hidden state and the item embedding
+        norms = np.linalg.norm(items.vectors[1:], axis=1)
+        np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(users, axis=1), cosine_scale, rtol=1e-5)
+        assert together[:, 1:].max() <= cosine_scale + 1e-4
 
 
 def test_empty_history_gets_finite_scores(small_split) -> None:  # noqa: ANN001
