@@ -1,0 +1,142 @@
+"""Short-horizon probes of SASRec settings: a fixed number of optimiser steps, then full-ranking metrics on a
+fixed random subset of the validation cases. Used to choose settings on data where one epoch is expensive
+(Diginetica: ~2,900 steps an epoch, ~7 min on 2 cores with the full softmax).
+
+    python benchmarks/sasrec_probe.py --dataset diginetica --steps 1200 --name A --set max_len=50
+    python benchmarks/sasrec_probe.py --dataset diginetica --steps 1200 --name K --set max_len=50 \\
+        --set loss=sampled_softmax --set num_negatives=4096 --set dropout=0.1 --set lr=3e-3
+    python benchmarks/sasrec_probe.py --render --file sasrec_probe_diginetica
+
+Every probe trains on ``split.train`` (validation sessions held out) from the same seed, with the same batches as
+``SASRec.fit`` (``epoch_batches`` of epoch 0, 1, ...), and evaluates after half and all of ``--steps``. Rows are
+appended to ``benchmarks/results/FILE.jsonl``; ``--render`` writes ``FILE.md``. A probe ranks settings by how fast
+they learn, not by where they converge: read it as a screen, then train the chosen setting to the end.
+Train seconds are wall time and depend on the load of the machine (recorded per row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import RESULTS, machine  # noqa: E402
+
+from graphrec import datasets  # noqa: E402
+from graphrec.config import from_dict, parse_overrides  # noqa: E402
+from graphrec.evaluate import evaluate  # noqa: E402
+
+
+def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metric_k: int) -> list[dict[str, Any]]:
+    import torch
+
+    from graphrec.training import set_seed, set_threads
+    from sequential.data import TrainData
+    from sequential.losses import SequenceLoss
+    from sequential.sasrec import SASRec
+    from sequential.trainer import _Step, _step, epoch_batches, lr_factor
+
+    split = datasets.load(dataset).split()
+    cfg = from_dict(SASRec.config_class, {"progress": False, **overrides})
+    rec = SASRec(cfg)
+    data = TrainData(split.train, cfg.max_len, cfg.next_n)
+    rec.config = cfg = cfg.resolve(float(np.median(data.lengths)))
+    rec.vocab_ = split.vocab
+    set_threads(cfg.num_threads)
+    set_seed(cfg.seed)
+    net = rec.net_ = rec._build(rec._item_encoder(split), split.num_items)
+    loss_fn = SequenceLoss(cfg, split.num_items, split.train.item_counts())
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2), weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(0)
+    sub = split.valid.take(np.sort(rng.choice(len(split.valid), min(cases, len(split.valid)), replace=False)))
+    model, gen = _Step(net), torch.Generator().manual_seed(cfg.seed)
+    marks = sorted({steps // 2, steps})
+    rows: list[dict[str, Any]] = []
+    done, epoch, total, count, t0 = 0, 0, 0.0, 0, time.perf_counter()
+    while done < steps:
+        batches = epoch_batches(data.lengths, cfg.batch_size, cfg.length_buckets, epoch)
+        for rows_ in batches:
+            if cfg.lr_schedule != "constant":  # over the configured epochs, as train_network
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, done, cfg.epochs * len(batches))
+            net.train()
+            s, n = _step(model, net, data, rows_, loss_fn, cfg, opt, gen, 1)
+            total, count, done = total + s, count + n, done + 1
+            if done in marks:
+                train_s = time.perf_counter() - t0
+                m = evaluate(rec, sub, ks=(10, metric_k), batch_size=512)
+                rows.append({"steps": done, "epochs": round(done / len(batches), 3), "train_s": round(train_s, 1),
+                             "loss": round(total / max(count, 1), 4), "load1": round(os.getloadavg()[0], 2),
+                             **{k: round(m[k], 4) for k in (f"HR@{metric_k}", f"MRR@{metric_k}", "NDCG@10")}})
+                total, count, t0 = 0.0, 0, time.perf_counter()
+            if done >= steps:
+                break
+        epoch += 1
+    return rows
+
+
+def _f4(x: float | None) -> str:
+    return "" if x is None else f"{x:.4f}"
+
+
+def render(file: str) -> Path:
+    lines = [json.loads(x) for x in (RESULTS / f"{file}.jsonl").read_text().splitlines() if x.strip()]
+    head = lines[0]
+    k = head["metric_k"]
+    out = [f"# SASRec short-horizon probes: {head['dataset']}", "",
+           "Each row: the setting trained for `steps` optimiser steps from seed 0 on `split.train` (validation "
+           "sessions held out), then full ranking on a fixed random subset of the validation cases "
+           f"({head['cases']:,}); HR@{k} and MRR@{k} in percent. `train s`: wall seconds of the steps since the "
+           "previous mark (load-dependent). A screen of learning speed, not of converged quality.", "",
+           f"Machine: {head['machine']['cpu']}, {head['machine']['cores']} cores; "
+           f"versions: {', '.join(f'{a} {b}' for a, b in head['machine']['versions'].items())}; "
+           f"commit {head['machine']['git_commit']}", "",
+           f"| name | settings | steps | epochs | loss | HR@{k} | MRR@{k} | NDCG@10 | train s | 1-min load |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for line in lines:
+        sets = " ".join(f"{a}={b}" for a, b in line["overrides"].items() if a not in ("num_threads", "progress"))
+        for r in line["rows"]:
+            out.append(f"| {line['name']} | {sets} | {r['steps']} | {r['epochs']} | {r['loss']} | "
+                       f"{100 * r[f'HR@{k}']:.2f} | {100 * r[f'MRR@{k}']:.2f} | {_f4(r.get('NDCG@10'))} | "
+                       f"{r['train_s']} | {r.get('load1', '')} |")
+    out += ["", "Commands (one per row group):", ""] + [f"`{line['command']}`  " for line in lines]
+    path = RESULTS / f"{file}.md"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="diginetica")
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--cases", type=int, default=10000, help="validation cases scored (a fixed random subset)")
+    ap.add_argument("--k", type=int, default=20, help="cut-off of the HR/MRR columns")
+    ap.add_argument("--name", default="probe")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec config override")
+    ap.add_argument("--file", default=None, help="results file stem (default sasrec_probe_DATASET)")
+    ap.add_argument("--render", action="store_true", help="only write FILE.md from FILE.jsonl")
+    args = ap.parse_args(argv)
+    file = args.file or f"sasrec_probe_{args.dataset}"
+    if not args.render:
+        overrides = parse_overrides(args.set)
+        rows = probe(args.dataset, args.steps, overrides, args.cases, args.k)
+        line = {"name": args.name, "dataset": args.dataset, "overrides": overrides, "rows": rows, "cases": args.cases,
+                "metric_k": args.k, "machine": machine(),
+                "command": "python benchmarks/sasrec_probe.py " + " ".join(sys.argv[1:] if argv is None else argv)}
+        with open(RESULTS / f"{file}.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+        print(json.dumps(line["rows"]))
+    print(render(file))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
