@@ -42,7 +42,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     from sequential.data import TrainData
     from sequential.losses import SequenceLoss
     from sequential.sasrec import SASRec
-    from sequential.trainer import _Step, _step, epoch_batches, lr_factor
+    from sequential.trainer import _Step, _step, epoch_batches, make_optimizer, set_scheduled_lr
 
     split = datasets.load(dataset).split()
     cfg = from_dict(SASRec.config_class, {"progress": False, **overrides})
@@ -54,7 +54,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     set_seed(cfg.seed)
     net = rec.net_ = rec._build(rec._item_encoder(split), split.num_items)
     loss_fn = SequenceLoss(cfg, split.num_items, split.train.item_counts())
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2), weight_decay=cfg.weight_decay)
+    opt = make_optimizer(net, cfg)
     rng = np.random.default_rng(0)
     sub = split.valid.take(np.sort(rng.choice(len(split.valid), min(cases, len(split.valid)), replace=False)))
     model, gen = _Step(net), torch.Generator().manual_seed(cfg.seed)
@@ -64,9 +64,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     while done < steps:
         batches = epoch_batches(data.lengths, cfg.batch_size, cfg.length_buckets, epoch)
         for rows_ in batches:
-            if cfg.lr_schedule != "constant":  # over the configured epochs, as train_network
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, done, cfg.epochs * len(batches))
+            set_scheduled_lr(opt, cfg, done, len(batches))
             net.train()
             s, n = _step(model, net, data, rows_, loss_fn, cfg, opt, gen, 1)
             total, count, done = total + s, count + n, done + 1

@@ -192,8 +192,11 @@ class SASRecNet(nn.Module):
         ``cosine_scale * hidden / |hidden|`` and ``table / |table|`` (scores = scaled cosine similarity)."""
         if self.cosine_scale <= 0:
             return hidden, table
-        return (self.cosine_scale * nn.functional.normalize(hidden, dim=-1),
-                nn.functional.normalize(table, dim=-1))
+        return self.cosine_scale * nn.functional.normalize(hidden, dim=-1), self.output_table(table)
+
+    def output_table(self, table: torch.Tensor) -> torch.Tensor:
+        """The item vectors scores are computed against: ``table``, or its unit rows when ``cosine_scale > 0``."""
+        return nn.functional.normalize(table, dim=-1) if self.cosine_scale > 0 else table
 
     def forward(self, ids: torch.Tensor, table: torch.Tensor | None = None, last_only: bool = False) -> torch.Tensor:
         """Hidden states ``[B, L, d]``; ``last_only=True`` gives the newest position's ``[B, 1, d]`` and skips the

@@ -139,8 +139,7 @@ class SASRec(Recommender):
         net = self._net()
         was = net.training
         net.eval()
-        table = net.table()
-        vectors = net.head(table[:1], table)[1].float().numpy().copy()
+        vectors = net.output_table(net.table()).float().numpy().copy()
         net.train(was)
         vectors[0] = 0.0
         return Embeddings(self.vocab_, vectors, {"model": self.name, "similarity": "dot"})  # type: ignore[arg-type]

@@ -29,7 +29,8 @@ from sequential.data import TrainData
 from sequential.losses import SequenceLoss, negative_feedback_loss
 from sequential.network import SASRecNet
 
-__all__ = ["train_network", "distributed_context", "epoch_batches", "lr_factor"]
+__all__ = ["train_network", "distributed_context", "epoch_batches", "lr_factor", "make_optimizer",
+           "set_scheduled_lr"]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         # a fusion encoder reused from the cache gets no gradient on some steps
         model = nn.parallel.DistributedDataParallel(model, find_unused_parameters=getattr(config, "graph_every", 1) > 1)
     loss_fn = SequenceLoss(config, data_num_items(net), counts)
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2),
-                           weight_decay=config.weight_decay)
+    opt = make_optimizer(net, config)
     early = EarlyStopping(patience=config.patience)
     history: dict[str, list[float]] = {"epoch": [], "loss": [], "valid_ndcg10": [], "seconds": [], "cpu_seconds": [],
                                        "train_seconds": [],
@@ -109,10 +109,7 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         total, count = 0.0, 0
         bar = _progress(batches, config.progress and rank == 0, f"epoch {epoch + 1}")
         for i, rows in enumerate(bar):
-            if config.lr_schedule != "constant":
-                for group in opt.param_groups:
-                    group["lr"] = config.lr * lr_factor(config.lr_schedule, epoch * len(batches) + i,
-                                                        config.epochs * len(batches))
+            set_scheduled_lr(opt, config, epoch * len(batches) + i, len(batches))
             loss_sum, n = _step(model, net, data, rows[rank::world], loss_fn, config, opt, gen, world)
             total += loss_sum
             count += n
@@ -147,6 +144,21 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         net.load_state_dict(best_state)
     history["best_epoch"] = [early.best_step + 1]
     return history
+
+
+def make_optimizer(net: nn.Module, config: SASRecConfig) -> torch.optim.Optimizer:
+    """The Adam optimiser of ``config`` over ``net``'s parameters."""
+    return torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2),
+                            weight_decay=config.weight_decay)
+
+
+def set_scheduled_lr(opt: torch.optim.Optimizer, config: SASRecConfig, step: int, steps_per_epoch: int) -> None:
+    """Set the rate of ``config.lr_schedule`` for 0-based global ``step`` (over ``config.epochs`` epochs)."""
+    if config.lr_schedule == "constant":
+        return
+    lr = config.lr * lr_factor(config.lr_schedule, step, config.epochs * steps_per_epoch)
+    for group in opt.param_groups:
+        group["lr"] = lr
 
 
 def lr_factor(schedule: str, step: int, total: int) -> float:
