@@ -88,6 +88,11 @@ class SASRecConfig:
         num_threads: torch CPU threads (None: torch's default). Default None.
         progress: Show tqdm progress bars. Default True.
         checkpoint_dir: Where to keep ``last.pt`` (and resume from it when present). Default None.
+        init_from: Warm start: a checkpoint file (``last.pt``) or a saved run directory (``model.pt``) whose
+            network weights start this training; the optimiser, learning-rate schedule and epoch count start
+            afresh (e.g. a final full-softmax phase after a sampled-softmax run). The architecture settings must
+            match; a mismatch raises ConfigError. Ignored when ``checkpoint_dir`` holds a checkpoint to resume.
+            Default None.
         eval_batch_size: Histories scored at once in validation. Default 512.
     """
 
@@ -127,6 +132,7 @@ class SASRecConfig:
     num_threads: int | None = None
     progress: bool = True
     checkpoint_dir: str | None = None
+    init_from: str | None = None
     eval_batch_size: int = 512
 
     def validate(self) -> None:

@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from graphrec.errors import ArtifactError, ConfigError
 from graphrec.training import EarlyStopping, load_checkpoint, save_checkpoint, set_seed, set_threads
 from sequential.config import SASRecConfig
 from sequential.data import TrainData
@@ -30,7 +31,7 @@ from sequential.losses import SequenceLoss, negative_feedback_loss
 from sequential.network import SASRecNet
 
 __all__ = ["train_network", "distributed_context", "epoch_batches", "lr_factor", "make_optimizer",
-           "set_scheduled_lr"]
+           "set_scheduled_lr", "warm_start"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         best_state, history = state["best"], state["history"]
         start_epoch, elapsed = int(state["epoch"]), float(state["elapsed"])
         log.info("resumed from %s at epoch %d", ckpt, start_epoch)
+    elif config.init_from:
+        warm_start(net, config.init_from)
+        best_state = copy.deepcopy(net.state_dict())
     if data.has_negative_feedback is False and config.negative_weight > 0:
         log.warning("negative_weight > 0 but the training sequences carry no skip/dislike events: no auxiliary loss")
     t0 = time.perf_counter() - elapsed
@@ -144,6 +148,39 @@ def train_network(net: SASRecNet, data: TrainData, config: SASRecConfig, counts:
         net.load_state_dict(best_state)
     history["best_epoch"] = [early.best_step + 1]
     return history
+
+
+def warm_start(net: nn.Module, path: str | Path) -> None:
+    """Load network weights from a checkpoint file (its last epoch's ``net``) or a run directory's ``model.pt``.
+
+    Raises:
+        ArtifactError: Nothing readable at ``path``. ConfigError: the weights do not fit ``net`` (another
+            architecture or catalogue).
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "model.pt").exists():
+            raise ArtifactError(f"init_from: {path} is a directory without model.pt")
+        try:
+            state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ArtifactError(f"init_from: cannot read {path / 'model.pt'}: {type(exc).__name__}: {exc}") from exc
+    else:
+        ckpt = load_checkpoint(path)
+        if "net" not in ckpt:
+            raise ArtifactError(f"init_from: {path} is not a training checkpoint (no 'net' entry)")
+        state = ckpt["net"]
+    own = net.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+              if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        raise ConfigError(f"init_from: the weights in {path} do not fit this network (architecture settings or "
+                          f"catalogue differ): missing {missing[:5]}, unexpected {unexpected[:5]}, "
+                          f"shape mismatches {shapes[:5]}")
+    net.load_state_dict(state)
+    log.info("initialised the network from %s", path)
 
 
 def make_optimizer(net: nn.Module, config: SASRecConfig) -> torch.optim.Optimizer:

@@ -190,3 +190,39 @@ def test_linear_schedule_decays_every_step_and_resumes_exactly(small_split, tmp_
     assert resumed.history_["loss"] == straight.history_["loss"]
     for key, value in straight.net_.state_dict().items():
         assert torch.equal(value, resumed.net_.state_dict()[key]), key
+
+
+def test_init_from_starts_from_the_saved_weights_with_a_fresh_optimiser(small_split, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import sequential.trainer as trainer
+    from graphrec.errors import ArtifactError
+
+    first = SASRec(**{**FAST, "epochs": 1, "loss": "sampled_softmax", "num_negatives": 32},
+                   checkpoint_dir=str(tmp_path / "ckpt")).fit(small_split)
+    first.save(tmp_path / "run")
+    seen: list[dict[str, torch.Tensor]] = []
+    real_step = trainer._step
+
+    def spy(model, net, data, rows, loss_fn, config, opt, *rest):  # noqa: ANN001, ANN002, ANN202
+        if not seen:
+            seen.append({k: v.clone() for k, v in net.state_dict().items()})
+            assert all(not s for s in opt.state.values())  # a fresh Adam: no moments yet
+        return real_step(model, net, data, rows, loss_fn, config, opt, *rest)
+
+    monkeypatch.setattr(trainer, "_step", spy)
+    for source in (tmp_path / "run", tmp_path / "ckpt" / "last.pt"):  # a run dir, and a checkpoint's last epoch
+        seen.clear()
+        second = SASRec(**{**FAST, "epochs": 1, "loss": "ce"}, init_from=str(source)).fit(small_split)
+        for key, value in first.net_.state_dict().items():
+            assert torch.equal(seen[0][key], value), (source, key)
+        assert second.config.loss == "ce"
+    fresh = SASRec(**{**FAST, "epochs": 1, "loss": "ce"}).fit(small_split)
+    assert second.history_["step_loss"][0] < fresh.history_["step_loss"][0]  # it did start from trained weights
+
+    with pytest.raises(ConfigError, match="do not fit this network"):
+        SASRec(**{**FAST, "epochs": 1, "embedding_dim": 8},
+               init_from=str(tmp_path / "run")).fit(small_split)
+    with pytest.raises(ArtifactError, match="no checkpoint"):
+        SASRec(**{**FAST, "epochs": 1}, init_from=str(tmp_path / "nothing.pt")).fit(small_split)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArtifactError, match="without model.pt"):
+        SASRec(**{**FAST, "epochs": 1}, init_from=str(tmp_path / "empty")).fit(small_split)
