@@ -50,7 +50,9 @@ class DeepWalkConfig:
             window 10 x 10 epochs gave Beauty 0.0525 and LastFM 0.0309 against 0.0493 and 0.0304 for the former
             10 x 5 x 5 (the floor pipeline's), at about 1.8x its skip-gram work. Window 10 alone (Beauty 0.0541,
             LastFM 0.0287) and 10 epochs alone (0.0529, 0.0302) each lost on one dataset; 10 walks x window 10 x
-            10 epochs won on both (0.0544, 0.0326) at 3.6x the work. Lower ``ns_exponent`` (0, -0.5) lost on both.
+            10 epochs won on both (0.0544, 0.0326) at 3.6x the work. Lower ``ns_exponent`` (0, -0.5) lost on both;
+            on Beauty so did 3 negatives (0.0503), stronger down-sampling (``sample`` 4e-5: 0.0500, 2e-5: 0.0479)
+            and fewer walks over more epochs at equal work (2 walks x 25 epochs: 0.0492, one seed).
         num_negatives: Negative samples per positive pair. Default 5.
         ns_exponent: Unigram exponent of the negative distribution. Default 0.75.
         sample: Down-sampling threshold of frequent nodes (0 = off). Default None = ``min(1e-3, 1 / n)`` for
