@@ -114,14 +114,20 @@ class SASRec(Recommender):
 
     @torch.no_grad()
     def score(self, histories: Sequences) -> NDArray[np.float32]:
-        """Scores ``float32[B, num_items + 1]``: last hidden state · item table (column 0 is ``-inf``)."""
+        """Scores ``float32[B, num_items + 1]``: last hidden state · item table (column 0 is ``-inf``), plus
+        ``repeat_bonus`` for the items of the history the model reads (its last ``max_len``)."""
         net = self._net()
         was = net.training
         net.eval()
         table = self._eval_table(net)
-        hidden, out_table = net.head(net.last_hidden(padded_histories(histories, net.max_len), table), table)
+        inputs = padded_histories(histories, net.max_len)
+        hidden, out_table = net.head(net.last_hidden(inputs, table), table)
         scores = hidden @ out_table.T
         net.train(was)
+        bonus = getattr(self.config, "repeat_bonus", 0.0)
+        if bonus:
+            seen = torch.zeros(scores.shape, dtype=scores.dtype).scatter_(1, inputs, 1.0)
+            scores = scores + bonus * seen
         scores[:, 0] = -torch.inf
         return scores.float().numpy()
 

@@ -226,3 +226,21 @@ def test_init_from_starts_from_the_saved_weights_with_a_fresh_optimiser(small_sp
     (tmp_path / "empty").mkdir()
     with pytest.raises(ArtifactError, match="without model.pt"):
         SASRec(**{**FAST, "epochs": 1}, init_from=str(tmp_path / "empty")).fit(small_split)
+
+
+def test_repeat_bonus_adds_to_the_history_items_read_by_the_model(small_split) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
+    hist = Sequences.from_lists([[3, 5, 3], [7], list(range(1, 26))], num_items=small_split.num_items)
+    plain = model.score(hist)
+    model.config = replace(model.config, repeat_bonus=2.5)
+    boosted = model.score(hist)
+    expected = plain.copy()
+    expected[0, [3, 5]] += 2.5  # a repeated item gets the bonus once
+    expected[1, 7] += 2.5
+    expected[2, list(range(6, 26))] += 2.5  # only the last max_len = 20 items are read
+    np.testing.assert_allclose(boosted, expected, rtol=1e-6)
+    assert np.isneginf(boosted[:, 0]).all()
+    with pytest.raises(ConfigError, match="repeat_bonus must be finite"):
+        SASRec(repeat_bonus=float("nan"))

@@ -1,0 +1,119 @@
+"""Score a trained SASRec with several ``repeat_bonus`` values (inference only, no training).
+
+    python -m sequential.run --dataset diginetica --train-full ... --set checkpoint_dir=runs/dig12
+    python benchmarks/sasrec_repeat_bonus.py --dataset diginetica --train-full --checkpoint runs/dig12/last.pt \\
+        --cases test --bonuses 0,1,2,4,8 --set max_len=50 --set cosine_scale=16
+
+The network is rebuilt from the ``--set`` architecture settings and loaded from ``--checkpoint`` (a training
+checkpoint: its last epoch) or ``--run`` (a saved run directory). Every bonus is evaluated with the shared
+evaluator (full ranking; seen items excluded only where the dataset's protocol excludes them) on the chosen cases,
+split by whether the target is in the history (a repeat) or not. Writes ``sasrec_repeat_bonus_DATASET.{json,md}``.
+
+On ``--cases test`` this is a sensitivity analysis of a knob that must be chosen on validation, not a model
+selection: the table says which cases were used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import RESULTS, command, machine, uptime  # noqa: E402
+
+from graphrec import datasets  # noqa: E402
+from graphrec.config import from_dict, parse_overrides  # noqa: E402
+from graphrec.evaluate import evaluate  # noqa: E402
+
+
+def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir: str | None, cases: str,
+        bonuses: list[float], train_full: bool, ks: tuple[int, ...]) -> dict[str, Any]:
+    import dataclasses
+
+    from graphrec.model import load_model
+    from graphrec.split import train_full_split
+    from sequential.sasrec import SASRec
+    from sequential.trainer import warm_start
+
+    split = datasets.load(dataset).split()
+    if train_full:
+        split = train_full_split(split)
+    if run_dir:
+        rec: Any = load_model(run_dir)
+    else:
+        cfg: Any = from_dict(SASRec.config_class, overrides)
+        rec = SASRec(cfg)
+        rec.vocab_ = split.vocab
+        rec.net_ = rec._build(rec._item_encoder(split), split.num_items)
+        warm_start(rec.net_, str(checkpoint))
+        rec.net_.eval()
+    ev = split.test if cases == "test" else split.valid
+    targets = np.asarray(ev.targets).reshape(len(ev.histories), -1)[:, 0]
+    repeat = np.array([t in set(ev.histories[i].tolist()) for i, t in enumerate(targets)])
+    counts = split.train_full.item_counts()
+    rows = []
+    for b in bonuses:
+        rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b))
+        row: dict[str, Any] = {"bonus": b}
+        for part, mask in (("all", np.ones(len(targets), bool)), ("repeat", repeat), ("new", ~repeat)):
+            idx = np.flatnonzero(mask)
+            m = evaluate(rec, ev.take(idx), ks=ks, item_counts=counts)
+            row[part] = {k: round(v, 4) for k, v in m.items() if "@" in k and not k.startswith("Coverage")}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return {"dataset": dataset, "cases": cases, "num_cases": len(targets),
+            "repeat_share": round(float(repeat.mean()), 4), "checkpoint": checkpoint, "run": run_dir,
+            "overrides": overrides, "rows": rows, "machine": machine(), "command": command(), "uptime": uptime()}
+
+
+def markdown(result: dict[str, Any], k: int) -> str:
+    out = [f"# SASRec `repeat_bonus` on {result['dataset']} ({result['cases']} cases)", "",
+           f"Command: `{result['command']}`  ", f"Model: {result['checkpoint'] or result['run']}  ",
+           f"Cases: {result['num_cases']:,} {result['cases']} cases; the target is in the history in "
+           f"{100 * result['repeat_share']:.1f}% of them.  ",
+           f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores; commit "
+           f"{result['machine']['git_commit']}", ""]
+    if result["cases"] == "test":
+        out += ["**Test cases: a sensitivity analysis, not a model selection.** The bonus must be chosen on "
+                "validation.", ""]
+    out += [f"| bonus | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
+            "|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        a, rep, new = r["all"], r["repeat"], r["new"]
+        out.append(f"| {r['bonus']} | {100 * a[f'HR@{k}']:.2f} | {100 * a[f'MRR@{k}']:.2f} | {a['NDCG@10']:.4f} | "
+                   f"{100 * rep[f'HR@{k}']:.2f} | {100 * new[f'HR@{k}']:.2f} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="training checkpoint (last.pt) to score")
+    src.add_argument("--run", help="saved run directory to score")
+    ap.add_argument("--train-full", action="store_true", help="the model was trained on train + validation")
+    ap.add_argument("--cases", choices=["valid", "test"], default="valid")
+    ap.add_argument("--bonuses", default="0,1,2,4,8")
+    ap.add_argument("--k", type=int, default=20)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec architecture settings")
+    ap.add_argument("--name", default=None, help="result file stem (default sasrec_repeat_bonus_DATASET)")
+    args = ap.parse_args(argv)
+    if args.train_full and args.cases == "valid":
+        ap.error("a model trained on train + validation cannot be scored on the validation cases")
+    result = run(args.dataset, parse_overrides(args.set), args.checkpoint, args.run, args.cases,
+                 [float(x) for x in args.bonuses.split(",")], args.train_full, (10, args.k))
+    name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")
+    print(RESULTS / f"{name}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
