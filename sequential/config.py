@@ -45,12 +45,13 @@ class SASRecConfig:
             equal epochs (test NDCG@10 0.1707 vs 0.1742 after 26 epochs); on Diginetica it learned faster
             (``benchmarks/results/sasrec_probe_diginetica.md``).
 
-        repeat_bonus: Added to the score of every item of the history at inference (``score``, evaluation,
-            ``graphrec recall``), not in training: a re-consumption prior for session logs, where the next
+        repeat_bonus: Added to the score of every item of the history by ``score`` (hence in evaluation), not in
+            training: a re-consumption prior for session logs, where the next
             click often repeats an item of the session and seen items stay rankable (on Diginetica's test
             prefixes 20.5% of the targets are in the prefix, and the 12-epoch model of ``sasrec_quality.md``
             ranks only 68% of those in its top 20). Tune it on validation; it has no effect when the evaluation
-            excludes seen items (ML-1M, Beauty). ``user_embeddings`` / ``item_embeddings`` do not carry it.
+            excludes seen items (ML-1M, Beauty). ``user_embeddings`` / ``item_embeddings`` do not carry it, so
+            Faiss recall (``graphrec recall``, which excludes seen items by default) ranks by the vectors alone.
             Default 0.
 
     Objective:
