@@ -124,7 +124,7 @@ class SASRec(Recommender):
         hidden, out_table = net.head(net.last_hidden(inputs, table), table)
         scores = hidden @ out_table.T
         net.train(was)
-        bonus = getattr(self.config, "repeat_bonus", 0.0)
+        bonus = self.config.repeat_bonus
         if bonus:
             seen = torch.zeros(scores.shape, dtype=scores.dtype).scatter_(1, inputs, 1.0)
             scores = scores + bonus * seen

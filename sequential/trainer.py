@@ -161,10 +161,7 @@ def warm_start(net: nn.Module, path: str | Path) -> None:
     if path.is_dir():
         if not (path / "model.pt").exists():
             raise ArtifactError(f"init_from: {path} is a directory without model.pt")
-        try:
-            state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ArtifactError(f"init_from: cannot read {path / 'model.pt'}: {type(exc).__name__}: {exc}") from exc
+        state = load_checkpoint(path / "model.pt")  # a state dict, read the same safe way
     else:
         ckpt = load_checkpoint(path)
         if "net" not in ckpt:
