@@ -53,6 +53,12 @@ class SASRecConfig:
             excludes seen items (ML-1M, Beauty). ``user_embeddings`` / ``item_embeddings`` do not carry it, so
             Faiss recall (``graphrec recall``, which excludes seen items by default) ranks by the vectors alone.
             Default 0.
+        repeat_head: Learn the repeat bias instead (:class:`~sequential.repeat.RepeatHead`, RepeatNet's repeat
+            mode in additive form): every item of the prefix gets ``g(q_t) + b_lag + c_count`` added to its score,
+            a gate on the query plus biases by the lag of its latest occurrence and by its number of
+            occurrences, trained with the sampled-softmax or in-batch loss and used by ``score`` (on top of
+            ``repeat_bonus``). Like the bonus it only matters where seen items stay rankable (sessions).
+            Default False.
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
@@ -117,6 +123,7 @@ class SASRecConfig:
     side_dim: int = 16
     cosine_scale: float = 0.0
     repeat_bonus: float = 0.0
+    repeat_head: bool = False
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
@@ -160,6 +167,9 @@ class SASRecConfig:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
         if not math.isfinite(self.repeat_bonus):
             raise ConfigError(f"repeat_bonus must be finite (got {self.repeat_bonus})")
+        if self.repeat_head and self.loss not in ("sampled_softmax", "in_batch"):
+            raise ConfigError(f"repeat_head is implemented for loss 'sampled_softmax' and 'in_batch' (got loss "
+                              f"{self.loss!r})")
         if self.cosine_scale < 0:
             raise ConfigError(f"cosine_scale must be >= 0 (got {self.cosine_scale})")
         if self.num_negatives is not None and self.num_negatives < 1:

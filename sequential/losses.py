@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from sequential.config import SASRecConfig
+from sequential.repeat import RepeatBias
 from sequential.samplers import NegativeSampler
 
 __all__ = ["SequenceLoss", "sampled_softmax_loss", "full_softmax_loss", "ChunkedSoftmaxCE"]
@@ -96,13 +97,19 @@ class ChunkedSoftmaxCE(torch.autograd.Function):
 
 
 def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, cand: torch.Tensor,
-                         log_expected: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+                         log_expected: torch.Tensor | None,
+                         repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
     """Softmax over the positive and shared candidates ``cand`` ``[K]`` whose logits are shifted by
     ``-log_expected`` (``log(K q_j)`` for sampled candidates; None: no correction). Candidates equal to the
-    positive are removed (accidental hits)."""
+    positive are removed (accidental hits). ``repeat`` adds the repeat bias to positives and candidates that
+    occur in their position's prefix."""
     s_cand = (h @ table[cand].T).float()
     if log_expected is not None:
         s_cand = s_cand - log_expected
+    if repeat is not None:
+        rows, cols, bias = repeat.candidates(cand)
+        if rows.numel():
+            s_cand = s_cand.index_put((rows, cols), bias, accumulate=True)
     total = h.new_zeros((), dtype=torch.float32)
     count = 0
     for j in range(targets.shape[1]):
@@ -112,6 +119,8 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
             continue
         hv, tv, sc = h[valid], t[valid], s_cand[valid]
         s_pos = (hv * table[tv]).sum(-1).float()
+        if repeat is not None:
+            s_pos = s_pos + repeat.targets[:, j][valid]
         sc = sc.masked_fill(cand[None, :] == tv[:, None], -math.inf)
         total = total + (torch.logsumexp(torch.cat([s_pos[:, None], sc], 1), 1) - s_pos).sum()
         count += int(valid.sum())
@@ -138,18 +147,20 @@ class SequenceLoss:
         self.memory: collections.deque[torch.Tensor] = collections.deque(maxlen=max(config.cross_batch, 1))
 
     def __call__(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
-                 generator: torch.Generator) -> tuple[torch.Tensor, int]:
+                 generator: torch.Generator, repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
+        """The loss sum and target count; ``repeat`` (sampled softmax / in-batch only) adds the repeat bias."""
         if self.kind == "ce":
             return full_softmax_loss(h, targets, table)
         if self.kind == "sampled_softmax":
             cand = self.sampler.sample(self.k, generator)
             log_exp = (self.sampler.log_q[cand] + math.log(self.k)) if self.config.logq_correction else None
-            return sampled_softmax_loss(h, targets, table, cand, log_exp)
+            return sampled_softmax_loss(h, targets, table, cand, log_exp, repeat)
         if self.kind == "in_batch":
-            return self._in_batch(h, targets, table)
+            return self._in_batch(h, targets, table, repeat)
         return self._binary(h, targets, table, generator)
 
-    def _in_batch(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, int]:
+    def _in_batch(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
+                  repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
         current = targets[targets > 0]
         pool = torch.cat([current, *self.memory]) if self.config.cross_batch else current
         if self.config.cross_batch:
@@ -159,7 +170,7 @@ class SequenceLoss:
             log_exp = self.pop_log_q[cand] + math.log(len(pool)) - torch.log(mult.float())
         else:
             log_exp = None
-        return sampled_softmax_loss(h, targets, table, cand, log_exp)
+        return sampled_softmax_loss(h, targets, table, cand, log_exp, repeat)
 
     def _binary(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
                 generator: torch.Generator) -> tuple[torch.Tensor, int]:

@@ -92,7 +92,7 @@ class SASRec(Recommender):
         cfg = self.config
         return SASRecNet(encoder, num_items, cfg.embedding_dim, cfg.max_len, cfg.num_blocks, cfg.num_heads,
                          cfg.dropout if cfg.dropout is not None else 0.0, cfg.activation, cfg.positions,
-                         cfg.cosine_scale)
+                         cfg.cosine_scale, cfg.repeat_head)
 
     # ------------------------------------------------------------------ inference
     def _net(self) -> SASRecNet:
@@ -115,7 +115,8 @@ class SASRec(Recommender):
     @torch.no_grad()
     def score(self, histories: Sequences) -> NDArray[np.float32]:
         """Scores ``float32[B, num_items + 1]``: last hidden state · item table (column 0 is ``-inf``), plus
-        ``repeat_bonus`` for the items of the history the model reads (its last ``max_len``)."""
+        ``repeat_bonus`` and the learned repeat bias (``repeat_head``) for the items of the history the model
+        reads (its last ``max_len``)."""
         net = self._net()
         was = net.training
         net.eval()
@@ -128,6 +129,9 @@ class SASRec(Recommender):
         if bonus:
             seen = torch.zeros(scores.shape, dtype=scores.dtype).scatter_(1, inputs, 1.0)
             scores = scores + bonus * seen
+        if net.repeat is not None:
+            rows, items, bias = net.repeat.history_bias(inputs, net.repeat.gates(hidden))
+            scores = scores.index_put((rows, items), bias.to(scores.dtype), accumulate=True)
         scores[:, 0] = -torch.inf
         return scores.float().numpy()
 
