@@ -101,17 +101,19 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
                          repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
     """Softmax over the positive and shared candidates ``cand`` ``[K]`` whose logits are shifted by
     ``-log_expected`` (``log(K q_j)`` for sampled candidates; None: no correction). Candidates equal to the
-    positive are removed (accidental hits). ``repeat`` adds the repeat bias to positives and candidates that
-    occur in their position's prefix."""
+    positive are removed (accidental hits). With ``repeat``, the positive gets its repeat bias and each
+    position's prefix items enter exactly, with their bias, in place of the sampled candidates that are prefix
+    items (:class:`~sequential.repeat.RepeatBias`)."""
     s_cand = (h @ table[cand].T).float()
     if log_expected is not None:
         s_cand = s_cand - log_expected
     if repeat is not None:
-        rows, cols, bias = repeat.candidates(cand)
+        rows, cols = repeat.prefix_hits(cand)
         if rows.numel():
-            s_cand = s_cand.index_put((rows, cols), bias, accumulate=True)
+            s_cand = s_cand.index_put((rows, cols), torch.tensor(-math.inf))
     total = h.new_zeros((), dtype=torch.float32)
     count = 0
+    positions = torch.arange(h.shape[0])
     for j in range(targets.shape[1]):
         t = targets[:, j]
         valid = t > 0
@@ -122,7 +124,10 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
         if repeat is not None:
             s_pos = s_pos + repeat.targets[:, j][valid]
         sc = sc.masked_fill(cand[None, :] == tv[:, None], -math.inf)
-        total = total + (torch.logsumexp(torch.cat([s_pos[:, None], sc], 1), 1) - s_pos).sum()
+        parts = [s_pos[:, None], sc]
+        if repeat is not None:
+            parts.append(repeat.prefix_logits_except(positions[valid], tv))
+        total = total + (torch.logsumexp(torch.cat(parts, 1), 1) - s_pos).sum()
         count += int(valid.sum())
     return total, count
 

@@ -19,6 +19,8 @@ term, found by one comparison of the batch's items with the candidates (:meth:`R
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -124,7 +126,13 @@ class RepeatHead(nn.Module):
 
 
 class RepeatBias:
-    """The repeat bias of one training batch, as the losses consume it.
+    """The repeat bias of one training batch, as the sampled losses consume it.
+
+    A sampled softmax estimates the denominator's sum over the catalogue from ``K`` sampled candidates, each
+    standing for ``1 / (K q_j)`` items. The few items of a position's prefix carry the bias and are known, so
+    they enter the denominator exactly (:attr:`prefix_logits`) and sampled candidates that are prefix items are
+    dropped (:meth:`prefix_hits`): the estimator stays unbiased and the bias is never multiplied by a sampling
+    weight (when it was, 1-epoch validation NDCG@10 on Diginetica fell below the plain model's).
 
     Args:
         head: The network's :class:`RepeatHead`.
@@ -132,21 +140,40 @@ class RepeatBias:
         targets: Their targets ``[B, L, N]``.
         gate: ``[B, L]`` gates of the query positions.
         valid: ``[B, L]`` mask of the positions the loss flattens (in row-major order).
+        query: ``[B, L, d]`` query vectors.
+        table: The item vectors the queries are scored against ``[num_items + 1, d]``.
     """
 
     def __init__(self, head: RepeatHead, inputs: torch.Tensor, targets: torch.Tensor, gate: torch.Tensor,
-                 valid: torch.Tensor) -> None:
+                 valid: torch.Tensor, query: torch.Tensor, table: torch.Tensor) -> None:
         self.head, self.inputs, self.gate = head, inputs, gate
         self.rows = torch.full(inputs.shape, -1, dtype=torch.long)
         self.rows[valid] = torch.arange(int(valid.sum()))
-        self.valid = valid
         self.targets = head.target_bias(inputs, targets, gate)[valid]  # [T, N]
+        l = inputs.shape[1]
+        eq = (inputs[:, :, None] == inputs[:, None, :]) & (inputs[:, :, None] > 0)  # [B, s, s']
+        upto = eq.cumsum(2)  # [B, s, t]: occurrences of item x_s among positions <= t
+        t_idx = torch.arange(l)
+        after = t_idx[None, :] >= t_idx[:, None]  # [s, t]: t >= s
+        latest = after & (upto == upto.diagonal(dim1=1, dim2=2)[:, :, None]) & (inputs[:, :, None] > 0)
+        latest = latest.transpose(1, 2)  # [B, t, s]: x_s is in the prefix of t and s is its latest occurrence
+        lag = (t_idx[:, None] - t_idx[None, :]).clamp_min(0).expand_as(latest)
+        count = upto.transpose(1, 2)
+        bias = head.bias(gate[:, :, None].expand_as(latest), lag, count.clamp_min(1))
+        scores = torch.einsum("btd,bsd->bts", query, table[inputs]).float() + bias
+        self.prefix_logits = scores.masked_fill(~latest, -math.inf)[valid]  # [T, L]
+        self.prefix_items = inputs[:, None, :].expand_as(latest)[valid]  # [T, L]
 
-    def candidates(self, cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(row, column, bias)`` of the shared candidates ``cand`` over the flattened positions."""
-        r, c, b = self.head.candidate_bias(self.inputs, cand, self.gate, self.rows)
+    def prefix_hits(self, cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(row, column)`` of the shared candidates ``cand`` that occur in their flattened position's prefix."""
+        r, c, _ = self.head.candidate_bias(self.inputs, cand, self.gate, self.rows)
         keep = r >= 0
-        return r[keep], c[keep], b[keep]
+        return r[keep], c[keep]
+
+    def prefix_logits_except(self, rows: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The exact prefix logits of flattened positions ``rows`` with the target's own entry removed."""
+        logits = self.prefix_logits[rows]
+        return logits.masked_fill(self.prefix_items[rows] == target[:, None], -math.inf)
 
 
 def prefix_stats(inputs: torch.Tensor, cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

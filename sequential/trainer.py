@@ -247,7 +247,8 @@ def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, l
         valid = batch.inputs > 0
         repeat = None
         if gate is not None:
-            repeat = RepeatBias(net.repeat, batch.inputs, batch.targets, gate, valid)  # type: ignore[arg-type]
+            repeat = RepeatBias(net.repeat, batch.inputs, batch.targets, gate, valid, hidden,  # type: ignore[arg-type]
+                                table)
         loss_sum, n = loss_fn(hidden[valid], batch.targets[valid], table, gen, repeat)
         if config.negative_weight > 0 and len(batch.neg_row):
             h_neg = hidden[batch.neg_row, batch.neg_col]

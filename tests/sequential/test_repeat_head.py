@@ -126,7 +126,7 @@ def test_sampled_softmax_with_every_item_equals_full_softmax_with_the_dense_bias
     head = _head(dim, 4, seed=7)
     gate = head.gates(hidden)
     valid = inputs > 0
-    rep = RepeatBias(head, inputs, targets, gate, valid)
+    rep = RepeatBias(head, inputs, targets, gate, valid, hidden, table)
     cand = torch.arange(1, n_items + 1)
     loss, n = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, None, rep)
     dense = torch.zeros(b, l, n_items + 1)
@@ -139,6 +139,17 @@ def test_sampled_softmax_with_every_item_equals_full_softmax_with_the_dense_bias
     want = torch.nn.functional.cross_entropy(logits, targets[valid][:, 0] - 1, reduction="sum")
     assert n == int(valid.sum())
     torch.testing.assert_close(loss, want, atol=1e-4, rtol=1e-5)
+    # sampled candidates stand for 1 / (K q) items each (the log-Q shift); prefix items still enter exactly once,
+    # unshifted, with their bias, and the positive is never shifted
+    shift = torch.rand(n_items, generator=g) * 3.0
+    shifted, _ = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, shift, rep)
+    in_prefix = dense[valid][:, 1:] != 0
+    tgt = targets[valid][:, 0] - 1
+    logits_s = (hidden @ table.T)[valid][:, 1:] - shift
+    logits_s = torch.where(in_prefix, logits[:, :], logits_s)
+    logits_s[torch.arange(len(tgt)), tgt] = logits[torch.arange(len(tgt)), tgt]
+    want_s = torch.nn.functional.cross_entropy(logits_s, tgt, reduction="sum")
+    torch.testing.assert_close(shifted, want_s, atol=1e-4, rtol=1e-5)
     plain = full_softmax_loss(hidden[valid], targets[valid], table)[0]
     assert abs(float(plain) - float(want)) > 1.0  # the bias matters in this problem
     loss.backward()
