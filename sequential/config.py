@@ -59,6 +59,13 @@ class SASRecConfig:
             occurrences, trained with the sampled-softmax or in-batch loss and used by ``score`` (on top of
             ``repeat_bonus``). Like the bonus it only matters where seen items stay rankable (sessions).
             Default False.
+        transition_window: Build the global transition graph of the train sequences at ``fit`` (``a -> b`` for
+            ``b`` at most this many clicks after ``a``, weights ``1 / distance``, rows normalised to
+            ``P(b | a)``) and keep it with the model, for ``transition_prior``. 0: none. Default 0.
+        transition_prior: Score-level fusion with that graph: ``score`` adds ``transition_prior *
+            log(1 + P(i | last item) / 0.001)`` to every item, so the successors of the last click in the global
+            graph (sequential rules) rise by how often they followed it. Inference only, like ``repeat_bonus``:
+            tune it on validation. Needs ``transition_window >= 1``. Default 0.
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
@@ -124,6 +131,8 @@ class SASRecConfig:
     cosine_scale: float = 0.0
     repeat_bonus: float = 0.0
     repeat_head: bool = False
+    transition_window: int = 0
+    transition_prior: float = 0.0
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
@@ -167,6 +176,11 @@ class SASRecConfig:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
         if not math.isfinite(self.repeat_bonus):
             raise ConfigError(f"repeat_bonus must be finite (got {self.repeat_bonus})")
+        if self.transition_window < 0 or not math.isfinite(self.transition_prior):
+            raise ConfigError(f"transition_window must be >= 0 and transition_prior finite (got "
+                              f"{self.transition_window}, {self.transition_prior})")
+        if self.transition_prior and not self.transition_window:
+            raise ConfigError("transition_prior needs transition_window >= 1 (the graph it reads is built at fit)")
         if self.repeat_head and self.loss not in ("sampled_softmax", "in_batch"):
             raise ConfigError(f"repeat_head is implemented for loss 'sampled_softmax' and 'in_batch' (got loss "
                               f"{self.loss!r})")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 from torch import nn
@@ -31,6 +32,7 @@ from graphrec.training import set_seed
 from sequential.config import SASRecConfig
 from sequential.data import TrainData, padded_histories
 from sequential.network import IdEmbedding, SASRecNet, SideInfoEmbedding
+from sequential.priors import transition_bias, transition_matrix
 from sequential.trainer import train_network
 
 __all__ = ["SASRec"]
@@ -57,6 +59,7 @@ class SASRec(Recommender):
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.net_: SASRecNet | None = None
+        self.transitions_: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------------ training
     def fit(self, split: Split) -> SASRec:
@@ -65,6 +68,8 @@ class SASRec(Recommender):
         data = TrainData(split.train, self.config.max_len, self.config.next_n)
         self.config = cfg = self.config.resolve(float(np.median(data.lengths)) if data.num_rows else 0.0)
         self.vocab_ = split.vocab
+        self.transitions_ = (transition_matrix(split.train, cfg.transition_window, split.num_items)
+                             if cfg.transition_window else None)
         set_seed(cfg.seed)
         self.net_ = self._build(self._item_encoder(split), split.num_items)
         if data.num_rows == 0:
@@ -132,6 +137,11 @@ class SASRec(Recommender):
         if net.repeat is not None:
             rows, items, bias = net.repeat.history_bias(inputs, net.repeat.gates(hidden))
             scores = scores.index_put((rows, items), bias.to(scores.dtype), accumulate=True)
+        if self.config.transition_prior:
+            if self.transitions_ is None:
+                raise ConfigError("transition_prior needs the transition graph: fit with transition_window >= 1")
+            rows, items, bias = transition_bias(self.transitions_, inputs[:, -1], self.config.transition_prior)
+            scores = scores.index_put((rows, items), bias.to(scores.dtype), accumulate=True)
         scores[:, 0] = -torch.inf
         return scores.float().numpy()
 
@@ -165,6 +175,8 @@ class SASRec(Recommender):
     def _save_state(self, directory: Path) -> None:
         torch.save(self._net().state_dict(), directory / "model.pt")
         write_json(directory / "network.json", self._network_meta())
+        if self.transitions_ is not None:
+            sp.save_npz(directory / "transitions.npz", self.transitions_)
 
     def _load_state(self, directory: Path) -> None:
         meta = read_json(directory / "network.json")
@@ -175,6 +187,8 @@ class SASRec(Recommender):
         self.net_ = self._build(self._encoder_from_state(meta, state), int(meta["num_items"]))
         self.net_.load_state_dict(state)
         self.net_.eval()
+        path = directory / "transitions.npz"
+        self.transitions_ = sp.csr_matrix(sp.load_npz(path)) if path.exists() else None
 
     def _encoder_from_state(self, meta: dict[str, Any], state: dict[str, torch.Tensor],
                             prefix: str = "item_encoder.") -> nn.Module:

@@ -1,0 +1,43 @@
+"""Score-level fusion with the global transition graph (sequential rules) for SASRec's ``transition_prior``.
+
+The graph is :func:`graphrec.build.build_item_graph` over the train sequences, directed, ``1 / distance``
+weights within ``window`` clicks, each row normalised to ``P(b | a)``. ``score`` adds
+``w * log(1 + P(i | last item) / EPS)`` to the successors of the last item: the log of the smoothed
+probability ``P + EPS`` up to a constant that does not change any ranking, and zero for items that never followed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from graphrec.build import build_item_graph
+from graphrec.sequences import Sequences
+
+__all__ = ["EPS", "transition_matrix", "transition_bias"]
+
+#: Smoothing of the transition probabilities (chosen on Diginetica's validation prefixes with a 3-epoch model:
+#: 1e-3 and 1e-2 within 0.1 P@20 of each other).
+EPS = 1e-3
+
+
+def transition_matrix(train: Sequences, window: int, num_items: int) -> sp.csr_matrix:
+    """Row-normalised ``P(b | a)`` ``[num_items + 1, num_items + 1]`` of the train sequences (row 0 empty)."""
+    g = build_item_graph(train, window=window, directed=True, weighting="inverse_distance")
+    n = num_items + 1
+    m = sp.csr_matrix((g.weights.astype(np.float64), g.indices, g.indptr), shape=(len(g.indptr) - 1, len(g.indptr) - 1))
+    if m.shape[0] != n:  # a graph built without a vocabulary spans the ids seen in train only
+        m.resize((n, n))
+    rows = np.asarray(m.sum(1)).ravel()
+    m = sp.diags(1.0 / np.maximum(rows, 1e-300)) @ m
+    return sp.csr_matrix(m, dtype=np.float32)
+
+
+def transition_bias(matrix: sp.csr_matrix, last: torch.Tensor, weight: float) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                        torch.Tensor]:
+    """``(row, item, bias)``: ``weight * log(1 + P(item | last[row]) / EPS)`` for every successor of ``last``."""
+    sub = matrix[last.numpy()].tocoo()
+    bias = weight * np.log1p(sub.data.astype(np.float64) / EPS)
+    return (torch.from_numpy(sub.row.astype(np.int64)), torch.from_numpy(sub.col.astype(np.int64)),
+            torch.from_numpy(bias.astype(np.float32)))

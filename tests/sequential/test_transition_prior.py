@@ -1,0 +1,49 @@
+"""The score-level transition prior: hand-computed probabilities, exact score deltas, saved with the model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import FAST
+
+from graphrec.errors import ConfigError
+from graphrec.model import load_model
+from graphrec.sequences import Sequences
+from sequential.priors import EPS, transition_matrix
+from sequential.sasrec import SASRec
+
+
+def test_transition_probabilities_by_hand() -> None:
+    train = Sequences.from_lists([[1, 2, 3], [1, 3], [2, 1]], num_items=4)
+    m = transition_matrix(train, window=2, num_items=4).toarray()
+    assert m.shape == (5, 5)
+    # from 1: 1->2 (distance 1), 1->3 (distance 2: 1/2), 1->3 (distance 1) => weights 2: 1, 3: 1.5
+    np.testing.assert_allclose(m[1], [0, 0, 1 / 2.5, 1.5 / 2.5, 0], rtol=1e-6)
+    np.testing.assert_allclose(m[2], [0, 1 / 2, 0, 1 / 2, 0], rtol=1e-6)  # 2->3 once, 2->1 once
+    assert m[3].sum() == 0 and m[4].sum() == 0 and m[0].sum() == 0
+
+
+def test_score_adds_the_prior_to_the_last_items_successors(small_split, tmp_path) -> None:  # noqa: ANN001
+    model = SASRec(**{**FAST, "epochs": 1}, transition_window=2).fit(small_split)
+    hist = Sequences.from_lists([[3, 5], [7], [9, 4, 1]], num_items=small_split.num_items)
+    plain = model.score(hist)
+    model.config = replace(model.config, transition_prior=0.7)
+    fused = model.score(hist)
+    p = transition_matrix(small_split.train, 2, small_split.num_items).toarray()
+    want = plain + 0.7 * np.log1p(p[[5, 7, 1]] / EPS)
+    want[:, 0] = -np.inf
+    np.testing.assert_allclose(fused, want, rtol=1e-5, atol=1e-5)
+    assert (fused != plain).sum() > 3
+    model.save(tmp_path / "run")
+    np.testing.assert_allclose(load_model(tmp_path / "run").score(hist), fused, rtol=1e-6)
+
+
+def test_prior_without_its_graph_is_an_error(small_split) -> None:  # noqa: ANN001
+    with pytest.raises(ConfigError, match="transition_prior needs transition_window"):
+        SASRec(transition_prior=1.0).config.validate()
+    model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
+    model.config = replace(model.config, transition_prior=1.0, transition_window=1)
+    with pytest.raises(ConfigError, match="fit with transition_window"):
+        model.score(Sequences.from_lists([[1]], num_items=small_split.num_items))
