@@ -1,4 +1,4 @@
-"""Score a trained SASRec with several ``repeat_bonus`` values (inference only, no training).
+"""Score a trained SASRec with several ``repeat_bonus`` and ``transition_prior`` values (inference only).
 
     python -m sequential.run --dataset diginetica --train-full ... --set checkpoint_dir=runs/dig12
     python benchmarks/sasrec_repeat_bonus.py --dataset diginetica --train-full --checkpoint runs/dig12/last.pt \\
@@ -7,7 +7,9 @@
 The network is rebuilt from the ``--set`` architecture settings and loaded from ``--checkpoint`` (a training
 checkpoint: its last epoch) or ``--run`` (a saved run directory). Every bonus is evaluated with the shared
 evaluator (full ranking; seen items excluded only where the dataset's protocol excludes them) on the chosen cases,
-split by whether the target is in the history (a repeat) or not. Writes ``sasrec_repeat_bonus_DATASET.{json,md}``.
+split by whether the target is in the history (a repeat) or not. ``--priors`` adds a grid over
+``transition_prior`` (the transition graph of ``--transition-window`` is built from the split's train sequences,
+as ``fit`` would). Writes ``sasrec_repeat_bonus_DATASET.{json,md}``.
 
 On ``--cases test`` this is a sensitivity analysis of a knob that must be chosen on validation, not a model
 selection: the table says which cases were used.
@@ -33,11 +35,13 @@ from graphrec.evaluate import evaluate  # noqa: E402
 
 
 def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir: str | None, cases: str,
-        bonuses: list[float], train_full: bool, ks: tuple[int, ...]) -> dict[str, Any]:
+        bonuses: list[float], train_full: bool, ks: tuple[int, ...], priors: list[float] | None = None,
+        transition_window: int = 3) -> dict[str, Any]:
     import dataclasses
 
     from graphrec.model import load_model
     from graphrec.split import train_full_split
+    from sequential.priors import transition_matrix
     from sequential.sasrec import SASRec
     from sequential.trainer import warm_start
 
@@ -57,10 +61,14 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     targets = np.asarray(ev.targets).reshape(len(ev.histories), -1)[:, 0]
     repeat = np.array([t in set(ev.histories[i].tolist()) for i, t in enumerate(targets)])
     counts = split.train_full.item_counts()
+    priors = priors or [0.0]
+    if any(priors):
+        rec.transitions_ = transition_matrix(split.train, transition_window, split.num_items)
     rows = []
-    for b in bonuses:
-        rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b))
-        row: dict[str, Any] = {"bonus": b}
+    for b, w in [(b, w) for b in bonuses for w in priors]:
+        rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b), transition_prior=float(w),
+                                         transition_window=transition_window if w else rec.config.transition_window)
+        row: dict[str, Any] = {"bonus": b, "prior": w}
         for part, mask in (("all", np.ones(len(targets), bool)), ("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
             m = evaluate(rec, ev.take(idx), ks=ks, item_counts=counts)
@@ -69,11 +77,12 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         print(json.dumps(row), flush=True)
     return {"dataset": dataset, "cases": cases, "num_cases": len(targets),
             "repeat_share": round(float(repeat.mean()), 4), "checkpoint": checkpoint, "run": run_dir,
-            "overrides": overrides, "rows": rows, "machine": machine(), "command": command(), "uptime": uptime()}
+            "transition_window": transition_window if any(priors) else None, "overrides": overrides,
+            "rows": rows, "machine": machine(), "command": command(), "uptime": uptime()}
 
 
 def markdown(result: dict[str, Any], k: int) -> str:
-    out = [f"# SASRec `repeat_bonus` on {result['dataset']} ({result['cases']} cases)", "",
+    out = [f"# SASRec inference-time priors on {result['dataset']} ({result['cases']} cases)", "",
            f"Command: `{result['command']}`  ", f"Model: {result['checkpoint'] or result['run']}  ",
            f"Cases: {result['num_cases']:,} {result['cases']} cases; the target is in the history in "
            f"{100 * result['repeat_share']:.1f}% of them.  ",
@@ -82,11 +91,14 @@ def markdown(result: dict[str, Any], k: int) -> str:
     if result["cases"] == "test":
         out += ["**Test cases: a sensitivity analysis, not a model selection.** The bonus must be chosen on "
                 "validation.", ""]
-    out += [f"| bonus | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
-            "|---|---|---|---|---|---|"]
+    if result.get("transition_window"):
+        out += [f"`prior`: `transition_prior` over the transition graph of window {result['transition_window']}.", ""]
+    out += [f"| bonus | prior | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
+            "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         a, rep, new = r["all"], r["repeat"], r["new"]
-        out.append(f"| {r['bonus']} | {100 * a[f'HR@{k}']:.2f} | {100 * a[f'MRR@{k}']:.2f} | {a['NDCG@10']:.4f} | "
+        out.append(f"| {r['bonus']} | {r.get('prior', 0.0)} | {100 * a[f'HR@{k}']:.2f} | {100 * a[f'MRR@{k}']:.2f} | "
+                   f"{a['NDCG@10']:.4f} | "
                    f"{100 * rep[f'HR@{k}']:.2f} | {100 * new[f'HR@{k}']:.2f} |")
     return "\n".join(out) + "\n"
 
@@ -100,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-full", action="store_true", help="the model was trained on train + validation")
     ap.add_argument("--cases", choices=["valid", "test"], default="valid")
     ap.add_argument("--bonuses", default="0,1,2,4,8")
+    ap.add_argument("--priors", default="0", help="transition_prior values (grid with --bonuses)")
+    ap.add_argument("--transition-window", type=int, default=3)
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec architecture settings")
     ap.add_argument("--name", default=None, help="result file stem (default sasrec_repeat_bonus_DATASET)")
@@ -107,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.train_full and args.cases == "valid":
         ap.error("a model trained on train + validation cannot be scored on the validation cases")
     result = run(args.dataset, parse_overrides(args.set), args.checkpoint, args.run, args.cases,
-                 [float(x) for x in args.bonuses.split(",")], args.train_full, (10, args.k))
+                 [float(x) for x in args.bonuses.split(",")], args.train_full, (10, args.k),
+                 [float(x) for x in args.priors.split(",")], args.transition_window)
     name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")
