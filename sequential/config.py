@@ -53,12 +53,12 @@ class SASRecConfig:
             excludes seen items (ML-1M, Beauty). ``user_embeddings`` / ``item_embeddings`` do not carry it, so
             Faiss recall (``graphrec recall``, which excludes seen items by default) ranks by the vectors alone.
             Default 0.
-        repeat_head: Learn the repeat bias instead (:class:`~sequential.repeat.RepeatHead`, RepeatNet's repeat
-            mode in additive form): every item of the prefix gets ``g(q_t) + b_lag + c_count`` added to its score,
-            a gate on the query plus biases by the lag of its latest occurrence and by its number of
-            occurrences, trained with the sampled-softmax or in-batch loss and used by ``score`` (on top of
-            ``repeat_bonus``). Like the bonus it only matters where seen items stay rankable (sessions).
-            Default False.
+        repeat_head: Predict with RepeatNet's repeat-explore mixture (:mod:`sequential.repeat`): a gate on the
+            query splits the probability between the prefix items (a softmax over their similarity plus biases by
+            the lag of their latest occurrence and their count) and every other item (the usual softmax without
+            the prefix items). Trained with the sampled-softmax or in-batch loss; ``score`` returns the mixture's
+            log-probabilities (``user_embeddings`` / Faiss recall rank by similarity alone). It only changes the
+            ranking where seen items stay rankable (sessions). Default False.
         transition_window: Build the global transition graph of the train sequences at ``fit`` (``a -> b`` for
             ``b`` at most this many clicks after ``a``, weights ``1 / distance``, rows normalised to
             ``P(b | a)``) and keep it with the model, for ``transition_prior``. 0: none. Default 0.

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from sequential.config import SASRecConfig
-from sequential.repeat import RepeatBias
+from sequential.repeat import RepeatBatch
 from sequential.samplers import NegativeSampler
 
 __all__ = ["SequenceLoss", "sampled_softmax_loss", "full_softmax_loss", "ChunkedSoftmaxCE"]
@@ -98,12 +98,14 @@ class ChunkedSoftmaxCE(torch.autograd.Function):
 
 def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, cand: torch.Tensor,
                          log_expected: torch.Tensor | None,
-                         repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
+                         repeat: RepeatBatch | None = None) -> tuple[torch.Tensor, int]:
     """Softmax over the positive and shared candidates ``cand`` ``[K]`` whose logits are shifted by
     ``-log_expected`` (``log(K q_j)`` for sampled candidates; None: no correction). Candidates equal to the
-    positive are removed (accidental hits). With ``repeat``, the positive gets its repeat bias and each
-    position's prefix items enter exactly, with their bias, in place of the sampled candidates that are prefix
-    items (:class:`~sequential.repeat.RepeatBias`)."""
+    positive are removed (accidental hits).
+
+    With ``repeat`` (:mod:`sequential.repeat`) this is the negative log-likelihood of RepeatNet's mixture: a target
+    in its prefix costs ``-log sigma(g) - log softmax_prefix(r)``, any other ``-log sigma(-g)`` plus the sampled
+    softmax above over the candidates that are not prefix items."""
     s_cand = (h @ table[cand].T).float()
     if log_expected is not None:
         s_cand = s_cand - log_expected
@@ -113,7 +115,6 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
             s_cand = s_cand.index_put((rows, cols), torch.tensor(-math.inf))
     total = h.new_zeros((), dtype=torch.float32)
     count = 0
-    positions = torch.arange(h.shape[0])
     for j in range(targets.shape[1]):
         t = targets[:, j]
         valid = t > 0
@@ -121,13 +122,15 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
             continue
         hv, tv, sc = h[valid], t[valid], s_cand[valid]
         s_pos = (hv * table[tv]).sum(-1).float()
-        if repeat is not None:
-            s_pos = s_pos + repeat.targets[:, j][valid]
         sc = sc.masked_fill(cand[None, :] == tv[:, None], -math.inf)
-        parts = [s_pos[:, None], sc]
+        loss = torch.logsumexp(torch.cat([s_pos[:, None], sc], 1), 1) - s_pos
         if repeat is not None:
-            parts.append(repeat.prefix_logits_except(positions[valid], tv))
-        total = total + (torch.logsumexp(torch.cat(parts, 1), 1) - s_pos).sum()
+            g = repeat.gate[valid]
+            in_prefix = repeat.target_in_prefix[:, j][valid]
+            rep_loss = (torch.logsumexp(repeat.prefix_logits[valid], 1) - s_pos - repeat.target_bias[:, j][valid]
+                        + F.softplus(-g))
+            loss = torch.where(in_prefix, rep_loss, loss + F.softplus(g))
+        total = total + loss.sum()
         count += int(valid.sum())
     return total, count
 
@@ -152,7 +155,7 @@ class SequenceLoss:
         self.memory: collections.deque[torch.Tensor] = collections.deque(maxlen=max(config.cross_batch, 1))
 
     def __call__(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
-                 generator: torch.Generator, repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
+                 generator: torch.Generator, repeat: RepeatBatch | None = None) -> tuple[torch.Tensor, int]:
         """The loss sum and target count; ``repeat`` (sampled softmax / in-batch only) adds the repeat bias."""
         if self.kind == "ce":
             return full_softmax_loss(h, targets, table)
@@ -165,7 +168,7 @@ class SequenceLoss:
         return self._binary(h, targets, table, generator)
 
     def _in_batch(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
-                  repeat: RepeatBias | None = None) -> tuple[torch.Tensor, int]:
+                  repeat: RepeatBatch | None = None) -> tuple[torch.Tensor, int]:
         current = targets[targets > 0]
         pool = torch.cat([current, *self.memory]) if self.config.cross_batch else current
         if self.config.cross_batch:

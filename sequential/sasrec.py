@@ -119,9 +119,10 @@ class SASRec(Recommender):
 
     @torch.no_grad()
     def score(self, histories: Sequences) -> NDArray[np.float32]:
-        """Scores ``float32[B, num_items + 1]``: last hidden state · item table (column 0 is ``-inf``), plus
-        ``repeat_bonus`` and the learned repeat bias (``repeat_head``) for the items of the history the model
-        reads (its last ``max_len``)."""
+        """Scores ``float32[B, num_items + 1]`` (column 0 is ``-inf``): last hidden state · item table, or with
+        ``repeat_head`` the log-probabilities of the repeat-explore mixture (:mod:`sequential.repeat`); then
+        ``repeat_bonus`` for the items of the history the model reads (its last ``max_len``) and the
+        ``transition_prior`` for the successors of the last item."""
         net = self._net()
         was = net.training
         net.eval()
@@ -130,13 +131,13 @@ class SASRec(Recommender):
         hidden, out_table = net.head(net.last_hidden(inputs, table), table)
         scores = hidden @ out_table.T
         net.train(was)
+        scores[:, 0] = -torch.inf
+        if net.repeat is not None:  # log-probabilities of the repeat-explore mixture
+            scores = net.repeat.log_probs(inputs, scores.float(), net.repeat.gates(hidden))
         bonus = self.config.repeat_bonus
         if bonus:
             seen = torch.zeros(scores.shape, dtype=scores.dtype).scatter_(1, inputs, 1.0)
             scores = scores + bonus * seen
-        if net.repeat is not None:
-            rows, items, bias = net.repeat.history_bias(inputs, net.repeat.gates(hidden))
-            scores = scores.index_put((rows, items), bias.to(scores.dtype), accumulate=True)
         if self.config.transition_prior:
             if self.transitions_ is None:
                 raise ConfigError("transition_prior needs the transition graph: fit with transition_window >= 1")

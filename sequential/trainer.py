@@ -29,7 +29,7 @@ from sequential.config import SASRecConfig
 from sequential.data import TrainData
 from sequential.losses import SequenceLoss, negative_feedback_loss
 from sequential.network import SASRecNet
-from sequential.repeat import RepeatBias
+from sequential.repeat import RepeatBatch
 
 __all__ = ["train_network", "distributed_context", "epoch_batches", "lr_factor", "make_optimizer",
            "set_scheduled_lr", "warm_start"]
@@ -247,8 +247,8 @@ def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, l
         valid = batch.inputs > 0
         repeat = None
         if gate is not None:
-            repeat = RepeatBias(net.repeat, batch.inputs, batch.targets, gate, valid, hidden,  # type: ignore[arg-type]
-                                table)
+            repeat = RepeatBatch(net.repeat, batch.inputs, batch.targets, gate, valid, hidden,  # type: ignore[arg-type]
+                                 table)
         loss_sum, n = loss_fn(hidden[valid], batch.targets[valid], table, gen, repeat)
         if config.negative_weight > 0 and len(batch.neg_row):
             h_neg = hidden[batch.neg_row, batch.neg_col]

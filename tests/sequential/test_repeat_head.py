@@ -1,4 +1,5 @@
-"""The learned repeat bias: exact sparse terms, the same bias in training and in ``score``, and it learns repeats."""
+"""The repeat-explore mixture: terms by definition, the training loss is its NLL, ``score`` its log-probabilities,
+and it learns repeats."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from graphrec.evaluate import evaluate
 from graphrec.sequences import Sequences
 from graphrec.split import session_split
 from graphrec.vocab import ItemVocab
-from sequential.losses import full_softmax_loss, sampled_softmax_loss
-from sequential.repeat import MAX_COUNT, RepeatBias, RepeatHead, prefix_stats
+from sequential.losses import sampled_softmax_loss
+from sequential.repeat import MAX_COUNT, RepeatBatch, RepeatHead, prefix_stats
 from sequential.sasrec import SASRec
 
 
@@ -28,15 +29,28 @@ def _head(dim: int, max_len: int, seed: int = 0) -> RepeatHead:
     return head
 
 
-def _reference(head: RepeatHead, row: list[int], t: int, item: int, gate: float) -> float:
-    """The bias by its definition: 0 unless ``item`` is in ``row[:t + 1]``."""
-    prefix = [x for x in row[: t + 1]]
+def _bias(head: RepeatHead, row: list[int], t: int, item: int) -> float | None:
+    """``b_lag + c_count`` of ``item`` at position ``t`` by definition; None when not in ``row[:t + 1]``."""
+    prefix = row[: t + 1]
     if item == 0 or item not in prefix:
-        return 0.0
+        return None
     latest = max(s for s, x in enumerate(prefix) if x == item)
     lag = min(t - latest, len(head.lag_bias) - 1)
     count = min(prefix.count(item), MAX_COUNT)
-    return gate + float(head.lag_bias[lag].detach()) + float(head.count_bias[count - 1].detach())
+    return float(head.lag_bias[lag].detach()) + float(head.count_bias[count - 1].detach())
+
+
+def _mixture(head: RepeatHead, row: list[int], t: int, s: torch.Tensor, gate: float) -> torch.Tensor:
+    """log p(i) of RepeatNet's mixture at position ``t`` by definition, over items 1..n (``s`` = their scores)."""
+    n = s.shape[0]
+    prefix = [i for i in range(1, n + 1) if _bias(head, row, t, i) is not None]
+    others = [i for i in range(1, n + 1) if i not in prefix]
+    out = torch.empty(n, dtype=torch.float64)
+    r = torch.tensor([float(s[i - 1]) + _bias(head, row, t, i) for i in prefix], dtype=torch.float64)
+    out[[i - 1 for i in prefix]] = math.log(1 / (1 + math.exp(-gate))) + torch.log_softmax(r, 0)
+    e = s[[i - 1 for i in others]].double()
+    out[[i - 1 for i in others]] = math.log(1 / (1 + math.exp(gate))) + torch.log_softmax(e, 0)
+    return out
 
 
 def _rows() -> torch.Tensor:
@@ -58,102 +72,99 @@ def test_prefix_stats_by_hand() -> None:
     assert lag[0, :, 0].tolist() == [0, 0, 1, 0]
 
 
-def test_candidate_bias_equals_its_definition() -> None:
+def test_candidate_hits_are_the_prefix_items() -> None:
     inputs = _rows()
     head = _head(8, 4)
-    gate = torch.randn(inputs.shape, generator=torch.Generator().manual_seed(1))
     valid = inputs > 0
     rows = torch.full(inputs.shape, -1)
     rows[valid] = torch.arange(int(valid.sum()))
     cand = torch.tensor([3, 2, 1, 11, 7, 2, 4])  # a duplicate candidate and one absent from every row
-    r, c, b = head.candidate_bias(inputs, cand, gate, rows)
-    got = torch.zeros(int(valid.sum()), len(cand))
-    got[r, c] = b
-    assert len(set(zip(r.tolist(), c.tolist(), strict=True))) == len(r)  # each pair once
-    want = torch.zeros_like(got)
-    for bi, row in enumerate(inputs.tolist()):
-        for t in range(len(row)):
-            if row[t] == 0:
-                continue
-            for k, item in enumerate(cand.tolist()):
-                want[rows[bi, t], k] = _reference(head, row, t, item, float(gate[bi, t]))
-    torch.testing.assert_close(got.detach(), want, atol=1e-6, rtol=0)
-    assert (got != 0).sum() > 10
+    r, c = head.candidate_hits(inputs, cand, rows)
+    got = set(zip(r.tolist(), c.tolist(), strict=True))
+    assert len(got) == len(r)  # each pair once
+    want = {(int(rows[bi, t]), k) for bi, row in enumerate(inputs.tolist()) for t in range(len(row)) if row[t]
+            for k, item in enumerate(cand.tolist()) if item in row[: t + 1]}
+    assert got == want and len(want) > 10
 
 
-def test_target_bias_equals_its_definition() -> None:
-    inputs = _rows()
-    targets = torch.tensor([[0, 0, 5, 3, 7, 3],
-                            [2, 2, 2, 9, 2, 2],
-                            [0, 0, 0, 0, 0, 4],
-                            [1, 8, 1, 1, 1, 6]])[..., None]
-    head = _head(8, 4, seed=2)
-    gate = torch.randn(inputs.shape, generator=torch.Generator().manual_seed(3))
-    got = head.target_bias(inputs, targets, gate)[..., 0]
-    for bi, row in enumerate(inputs.tolist()):
-        for t in range(len(row)):
-            want = _reference(head, row, t, int(targets[bi, t, 0]), float(gate[bi, t])) if row[t] else 0.0
-            assert math.isclose(float(got[bi, t]), want, abs_tol=1e-6), (bi, t)
-
-
-def test_history_bias_is_the_last_positions_bias() -> None:
+def test_history_terms_are_the_last_positions_biases() -> None:
     inputs = _rows()
     head = _head(8, 4, seed=4)
-    gate = torch.randn(inputs.shape[0], generator=torch.Generator().manual_seed(5))
-    r, items, b = head.history_bias(inputs, gate)
+    r, items, b = head.history(inputs)
     got = {(int(x), int(i)): float(v) for x, i, v in zip(r, items, b, strict=True)}
-    want = {}
-    for bi, row in enumerate(inputs.tolist()):
-        for item in set(row) - {0}:
-            want[(bi, item)] = _reference(head, row, len(row) - 1, item, float(gate[bi]))
+    want = {(bi, item): _bias(head, row, len(row) - 1, item) for bi, row in enumerate(inputs.tolist())
+            for item in set(row) - {0}}
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert math.isclose(got[key], value, abs_tol=1e-6), key
 
 
-def test_sampled_softmax_with_every_item_equals_full_softmax_with_the_dense_bias() -> None:
-    """Training sees exactly the bias ``score`` adds: with all items as candidates and no correction the sampled
-    loss is the full softmax over scores + the dense reference bias."""
+def _problem(n_items: int = 12, dim: int = 8):  # noqa: ANN202
     inputs = _rows()
     b, l = inputs.shape
-    n_items, dim = 12, 8
     g = torch.Generator().manual_seed(6)
     table = torch.randn(n_items + 1, dim, generator=g)
     hidden = torch.randn(b, l, dim, generator=g)
     targets = torch.randint(1, n_items + 1, (b, l, 1), generator=g) * (inputs > 0)[..., None]
     targets[1, 2, 0] = 2
-    targets[3, 4, 0] = 1  # repeats among the targets
+    targets[3, 4, 0] = 1
+    targets[0, 4, 0] = 5  # repeats among the targets
     head = _head(dim, 4, seed=7)
+    return inputs, targets, table, hidden, head, g
+
+
+def test_loss_is_the_mixture_nll_with_every_item_and_explores_with_the_sampled_candidates() -> None:
+    inputs, targets, table, hidden, head, g = _problem()
+    n_items = table.shape[0] - 1
     gate = head.gates(hidden)
     valid = inputs > 0
-    rep = RepeatBias(head, inputs, targets, gate, valid, hidden, table)
+    batch = RepeatBatch(head, inputs, targets, gate, valid, hidden, table)
+    assert int(batch.target_in_prefix.sum()) >= 3
     cand = torch.arange(1, n_items + 1)
-    loss, n = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, None, rep)
-    dense = torch.zeros(b, l, n_items + 1)
+    loss, n = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, None, batch)
+    want = torch.zeros((), dtype=torch.float64)
     for bi, row in enumerate(inputs.tolist()):
-        for t in range(l):
+        for t in range(len(row)):
             if row[t]:
-                for item in range(1, n_items + 1):
-                    dense[bi, t, item] = _reference(head, row, t, item, float(gate[bi, t]))
-    logits = (hidden @ table.T + dense)[valid][:, 1:]
-    want = torch.nn.functional.cross_entropy(logits, targets[valid][:, 0] - 1, reduction="sum")
+                logp = _mixture(head, row, t, (hidden[bi, t] @ table[1:].T).detach(), float(gate[bi, t]))
+                want -= logp[int(targets[bi, t, 0]) - 1]
     assert n == int(valid.sum())
-    torch.testing.assert_close(loss, want, atol=1e-4, rtol=1e-5)
-    # sampled candidates stand for 1 / (K q) items each (the log-Q shift); prefix items still enter exactly once,
-    # unshifted, with their bias, and the positive is never shifted
+    assert math.isclose(float(loss), float(want), rel_tol=1e-5)
+    # sampled candidates stand for 1 / (K q) items each (the log-Q shift); the prefix items leave the explore
+    # softmax whatever their shift, the positive is never shifted
     shift = torch.rand(n_items, generator=g) * 3.0
-    shifted, _ = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, shift, rep)
-    in_prefix = dense[valid][:, 1:] != 0
-    tgt = targets[valid][:, 0] - 1
-    logits_s = (hidden @ table.T)[valid][:, 1:] - shift
-    logits_s = torch.where(in_prefix, logits[:, :], logits_s)
-    logits_s[torch.arange(len(tgt)), tgt] = logits[torch.arange(len(tgt)), tgt]
-    want_s = torch.nn.functional.cross_entropy(logits_s, tgt, reduction="sum")
-    torch.testing.assert_close(shifted, want_s, atol=1e-4, rtol=1e-5)
-    plain = full_softmax_loss(hidden[valid], targets[valid], table)[0]
-    assert abs(float(plain) - float(want)) > 1.0  # the bias matters in this problem
+    shifted, _ = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, shift, batch)
+    want_s = torch.zeros((), dtype=torch.float64)
+    for bi, row in enumerate(inputs.tolist()):
+        for t in range(len(row)):
+            if row[t]:
+                s = (hidden[bi, t] @ table[1:].T).detach().double()
+                tgt = int(targets[bi, t, 0])
+                if tgt in row[: t + 1]:
+                    want_s -= _mixture(head, row, t, s, float(gate[bi, t]))[tgt - 1]
+                    continue
+                e = [i for i in range(1, n_items + 1) if i not in row[: t + 1]]
+                logits = torch.tensor([float(s[i - 1] - (0 if i == tgt else shift[i - 1])) for i in e])
+                want_s -= math.log(1 / (1 + math.exp(float(gate[bi, t])))) + torch.log_softmax(logits, 0)[
+                    e.index(tgt)]
+    assert math.isclose(float(shifted), float(want_s), rel_tol=1e-5)
     loss.backward()
-    assert head.lag_bias.grad is not None and float(head.lag_bias.grad.abs().sum()) > 0
+    for p in (head.lag_bias, head.count_bias, head.gate.weight):
+        assert p.grad is not None and float(p.grad.abs().sum()) > 0
+
+
+def test_log_probs_are_the_mixture_and_sum_to_one() -> None:
+    inputs, _, table, hidden, head, _ = _problem()
+    q = hidden[:, -1]
+    scores = q @ table.T
+    scores[:, 0] = -math.inf
+    gate = head.gates(q)
+    out = head.log_probs(inputs, scores.detach(), gate.detach())
+    np.testing.assert_allclose(out[:, 1:].exp().sum(1).detach().numpy(), 1.0, rtol=1e-5)
+    for bi, row in enumerate(inputs.tolist()):
+        want = _mixture(head, row, len(row) - 1, scores[bi, 1:].detach(), float(gate[bi]))
+        np.testing.assert_allclose(out[bi, 1:].detach().numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    assert out[:, 0].isneginf().all()
 
 
 def _repeat_sessions(n: int, n_items: int, seed: int) -> list[list[int]]:
