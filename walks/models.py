@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from graphrec.build import build_item_graph
 from graphrec.embeddings import Embeddings
 from graphrec.errors import ConfigError
@@ -65,6 +67,9 @@ class DeepWalkConfig:
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
         graph_weighting: ``count`` or ``inverse_distance`` edge weights. Default ``count``.
         graph_directed: Directed (transition) graph instead of undirected co-occurrence. Default False.
+        graph_pop_exponent: Damp popular items in the walks: edge ``i - j`` weighs ``w_ij / (d_i d_j) ** a`` for
+            weighted degrees ``d`` (0.5: cosine-normalised co-occurrence; a walk from ``i`` then steps to ``j``
+            with probability proportional to ``w_ij / d_j ** a``). Default 0 (raw weights).
         workers: Skip-gram threads; None = all cores. Default None.
         deterministic: Single-threaded skip-gram: identical vectors for identical seeds. Default False.
         chunk_steps: Walk steps generated per chunk while streaming the corpus (bounds memory). Default 2**24.
@@ -97,6 +102,7 @@ class DeepWalkConfig:
     graph_window: int = 3
     graph_weighting: Literal["count", "inverse_distance"] = "count"
     graph_directed: bool = False
+    graph_pop_exponent: float = 0.0
     workers: int | None = None
     deterministic: bool = False
     chunk_steps: int = 1 << 24
@@ -118,6 +124,7 @@ class DeepWalkConfig:
         check_range(self, "alpha", 0.0, 10.0, low_open=True)
         check_range(self, "min_alpha", 0.0, self.alpha)
         check_range(self, "ns_exponent", -2.0, 2.0)
+        check_range(self, "graph_pop_exponent", 0.0, 2.0)
         check_range(self, "decay", 0.0, 1.0, low_open=True)
         if self.workers is not None:
             check_range(self, "workers", 1)
@@ -147,9 +154,16 @@ class Node2VecConfig(DeepWalkConfig):
 
 def train_graph(split: Split, cfg: Any) -> ItemGraph:
     """The graph a walk model builds from ``split.train``: windowed co-occurrence with the config's settings."""
-    return build_item_graph(split.train, window=cfg.graph_window, directed=cfg.graph_directed,
-                            weighting=cfg.graph_weighting, vocab=split.vocab,
-                            side_info=getattr(split, "side_info", None))
+    graph = build_item_graph(split.train, window=cfg.graph_window, directed=cfg.graph_directed,
+                             weighting=cfg.graph_weighting, vocab=split.vocab,
+                             side_info=getattr(split, "side_info", None))
+    a = float(getattr(cfg, "graph_pop_exponent", 0.0))
+    if a:
+        src = np.repeat(np.arange(graph.num_nodes), np.diff(graph.indptr))
+        deg = np.bincount(src, weights=graph.weights.astype(np.float64), minlength=graph.num_nodes)
+        damp = np.maximum(deg, 1e-12) ** -a
+        graph = dataclasses.replace(graph, weights=(graph.weights * damp[src] * damp[graph.indices]).astype(np.float32))
+    return graph
 
 
 class DeepWalk(EmbeddingRecommender):

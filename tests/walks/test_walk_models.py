@@ -75,3 +75,25 @@ def test_config_errors(split: Split) -> None:
         Node2Vec(p=-1.0).fit(split)
     with pytest.raises(ConfigError, match="not fitted"):
         DeepWalk().item_embeddings()
+
+
+def test_graph_pop_exponent_damps_edges_by_degree() -> None:
+    from types import SimpleNamespace
+
+    from graphrec.sequences import Sequences
+    from graphrec.vocab import ItemVocab
+    from walks.models import DeepWalkConfig, train_graph
+
+    train = Sequences.from_lists([[1, 2, 1, 3], [2, 3, 2], [4, 2, 4]], num_items=4)
+    sp = SimpleNamespace(train=train, vocab=ItemVocab(np.arange(1, 5)), side_info=None)
+    raw = train_graph(sp, DeepWalkConfig(graph_window=1))
+    damped = train_graph(sp, DeepWalkConfig(graph_window=1, graph_pop_exponent=0.5))
+    # undirected window-1 counts: 1-2: 2, 1-3: 1, 2-3: 2, 2-4: 2 => weighted degrees 1: 3, 2: 6, 3: 3, 4: 2
+    w = {(i, int(j)): float(x) for i in range(1, 5) for j, x in zip(*raw.neighbors(i), strict=True)}
+    assert w == {(1, 2): 2, (1, 3): 1, (2, 1): 2, (2, 3): 2, (2, 4): 2, (3, 1): 1, (3, 2): 2, (4, 2): 2}
+    deg = {1: 3, 2: 6, 3: 3, 4: 2}
+    for i in range(1, 5):
+        for j, x in zip(*damped.neighbors(i), strict=True):
+            assert abs(float(x) - w[(i, int(j))] / np.sqrt(deg[i] * deg[int(j)])) < 1e-6
+    with pytest.raises(ConfigError, match="graph_pop_exponent"):
+        DeepWalkConfig(graph_pop_exponent=-1.0).validate()
