@@ -56,7 +56,8 @@ class SASRecConfig:
         repeat_head: Predict with RepeatNet's repeat-explore mixture (:mod:`sequential.repeat`): a gate on the
             query splits the probability between the prefix items (a softmax over their similarity plus biases by
             the lag of their latest occurrence and their count) and every other item (the usual softmax without
-            the prefix items). Trained with the sampled-softmax or in-batch loss; ``score`` returns the mixture's
+            the prefix items). The head trains on the detached scores beside the configured loss (sampled
+            softmax or in-batch), so the network trains as without it; ``score`` returns the mixture's
             log-probabilities (``user_embeddings`` / Faiss recall rank by similarity alone). It only changes the
             ranking where seen items stay rankable (sessions). Default False.
         transition_window: Build the global transition graph of the train sequences at ``fit`` (``a -> b`` for

@@ -103,16 +103,19 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
     ``-log_expected`` (``log(K q_j)`` for sampled candidates; None: no correction). Candidates equal to the
     positive are removed (accidental hits).
 
-    With ``repeat`` (:mod:`sequential.repeat`) this is the negative log-likelihood of RepeatNet's mixture: a target
-    in its prefix costs ``-log sigma(g) - log softmax_prefix(r)``, any other ``-log sigma(-g)`` plus the sampled
-    softmax above over the candidates that are not prefix items."""
+    With ``repeat`` (:mod:`sequential.repeat`) the negative log-likelihood of RepeatNet's mixture over the same
+    (detached) scores is added, which trains the repeat head alone: a target in its prefix costs
+    ``-log sigma(g) - log softmax_prefix(r)``, any other ``-log sigma(-g)`` plus the sampled softmax over the
+    candidates that are not prefix items."""
     s_cand = (h @ table[cand].T).float()
     if log_expected is not None:
         s_cand = s_cand - log_expected
+    s_explore = None
     if repeat is not None:
+        s_explore = s_cand.detach()
         rows, cols = repeat.prefix_hits(cand)
         if rows.numel():
-            s_cand = s_cand.index_put((rows, cols), torch.tensor(-math.inf))
+            s_explore = s_explore.index_put((rows, cols), torch.tensor(-math.inf))
     total = h.new_zeros((), dtype=torch.float32)
     count = 0
     for j in range(targets.shape[1]):
@@ -122,14 +125,16 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
             continue
         hv, tv, sc = h[valid], t[valid], s_cand[valid]
         s_pos = (hv * table[tv]).sum(-1).float()
-        sc = sc.masked_fill(cand[None, :] == tv[:, None], -math.inf)
-        loss = torch.logsumexp(torch.cat([s_pos[:, None], sc], 1), 1) - s_pos
-        if repeat is not None:
+        accidental = cand[None, :] == tv[:, None]
+        loss = torch.logsumexp(torch.cat([s_pos[:, None], sc.masked_fill(accidental, -math.inf)], 1), 1) - s_pos
+        if repeat is not None and s_explore is not None:
+            sp = s_pos.detach()
+            explore = (torch.logsumexp(torch.cat([sp[:, None], s_explore[valid].masked_fill(accidental, -math.inf)],
+                                                 1), 1) - sp)
             g = repeat.gate[valid]
+            rep_loss = torch.logsumexp(repeat.prefix_logits[valid], 1) - sp - repeat.target_bias[:, j][valid]
             in_prefix = repeat.target_in_prefix[:, j][valid]
-            rep_loss = (torch.logsumexp(repeat.prefix_logits[valid], 1) - s_pos - repeat.target_bias[:, j][valid]
-                        + F.softplus(-g))
-            loss = torch.where(in_prefix, rep_loss, loss + F.softplus(g))
+            loss = loss + torch.where(in_prefix, rep_loss + F.softplus(-g), explore + F.softplus(g))
         total = total + loss.sum()
         count += int(valid.sum())
     return total, count

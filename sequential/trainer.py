@@ -47,7 +47,7 @@ class _Step(nn.Module):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         table = self.net.table()
         query, items = self.net.head(self.net(inputs, table), table)  # the scoring side: query and item vectors
-        gate = self.net.repeat.gates(query) if self.net.repeat is not None else None
+        gate = self.net.repeat.gates(query.detach()) if self.net.repeat is not None else None
         return query, items, gate
 
 

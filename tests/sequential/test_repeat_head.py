@@ -113,26 +113,36 @@ def _problem(n_items: int = 12, dim: int = 8):  # noqa: ANN202
     return inputs, targets, table, hidden, head, g
 
 
-def test_loss_is_the_mixture_nll_with_every_item_and_explores_with_the_sampled_candidates() -> None:
+def test_loss_adds_the_mixture_nll_and_trains_the_head_alone() -> None:
     inputs, targets, table, hidden, head, g = _problem()
     n_items = table.shape[0] - 1
-    gate = head.gates(hidden)
+    hidden.requires_grad_(True)
+    gate = head.gates(hidden.detach())
     valid = inputs > 0
     batch = RepeatBatch(head, inputs, targets, gate, valid, hidden, table)
     assert int(batch.target_in_prefix.sum()) >= 3
     cand = torch.arange(1, n_items + 1)
-    loss, n = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, None, batch)
-    want = torch.zeros((), dtype=torch.float64)
+    plain, n = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, None)
+    loss, n2 = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, None, batch)
+    nll = torch.zeros((), dtype=torch.float64)
     for bi, row in enumerate(inputs.tolist()):
         for t in range(len(row)):
             if row[t]:
                 logp = _mixture(head, row, t, (hidden[bi, t] @ table[1:].T).detach(), float(gate[bi, t]))
-                want -= logp[int(targets[bi, t, 0]) - 1]
-    assert n == int(valid.sum())
-    assert math.isclose(float(loss), float(want), rel_tol=1e-5)
+                nll -= logp[int(targets[bi, t, 0]) - 1]
+    assert n == n2 == int(valid.sum())
+    assert math.isclose(float(loss - plain), float(nll), rel_tol=1e-5)
+    # the network's gradient is the plain loss's; the head gets its own
+    (grad_plain,) = torch.autograd.grad(plain, hidden)
+    (grad_with,) = torch.autograd.grad(loss, hidden, retain_graph=True)
+    torch.testing.assert_close(grad_with, grad_plain)
+    loss.backward()
+    for p in (head.lag_bias, head.count_bias, head.gate.weight):
+        assert p.grad is not None and float(p.grad.abs().sum()) > 0
     # sampled candidates stand for 1 / (K q) items each (the log-Q shift); the prefix items leave the explore
     # softmax whatever their shift, the positive is never shifted
     shift = torch.rand(n_items, generator=g) * 3.0
+    plain_s, _ = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, shift)
     shifted, _ = sampled_softmax_loss(hidden[valid], targets[valid], table, cand, shift, batch)
     want_s = torch.zeros((), dtype=torch.float64)
     for bi, row in enumerate(inputs.tolist()):
@@ -147,10 +157,7 @@ def test_loss_is_the_mixture_nll_with_every_item_and_explores_with_the_sampled_c
                 logits = torch.tensor([float(s[i - 1] - (0 if i == tgt else shift[i - 1])) for i in e])
                 want_s -= math.log(1 / (1 + math.exp(float(gate[bi, t])))) + torch.log_softmax(logits, 0)[
                     e.index(tgt)]
-    assert math.isclose(float(shifted), float(want_s), rel_tol=1e-5)
-    loss.backward()
-    for p in (head.lag_bias, head.count_bias, head.gate.weight):
-        assert p.grad is not None and float(p.grad.abs().sum()) > 0
+    assert math.isclose(float(shifted - plain_s), float(want_s), rel_tol=1e-5)
 
 
 def test_log_probs_are_the_mixture_and_sum_to_one() -> None:
