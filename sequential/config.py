@@ -53,13 +53,6 @@ class SASRecConfig:
             excludes seen items (ML-1M, Beauty). ``user_embeddings`` / ``item_embeddings`` do not carry it, so
             Faiss recall (``graphrec recall``, which excludes seen items by default) ranks by the vectors alone.
             Default 0.
-        repeat_head: Predict with RepeatNet's repeat-explore mixture (:mod:`sequential.repeat`): a gate on the
-            query splits the probability between the prefix items (a softmax over their similarity plus biases by
-            the lag of their latest occurrence and their count) and every other item (the usual softmax without
-            the prefix items). The head trains on the detached scores beside the configured loss (sampled
-            softmax or in-batch), so the network trains as without it; ``score`` returns the mixture's
-            log-probabilities (``user_embeddings`` / Faiss recall rank by similarity alone). It only changes the
-            ranking where seen items stay rankable (sessions). Default False.
         transition_window: Build the global transition graph of the train sequences at ``fit`` (``a -> b`` for
             ``b`` at most this many clicks after ``a``, weights ``1 / distance``, rows normalised to
             ``P(b | a)``) and keep it with the model, for ``transition_prior``. 0: none. Default 0.
@@ -131,7 +124,6 @@ class SASRecConfig:
     side_dim: int = 16
     cosine_scale: float = 0.0
     repeat_bonus: float = 0.0
-    repeat_head: bool = False
     transition_window: int = 0
     transition_prior: float = 0.0
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
@@ -182,9 +174,6 @@ class SASRecConfig:
                               f"{self.transition_window}, {self.transition_prior})")
         if self.transition_prior and not self.transition_window:
             raise ConfigError("transition_prior needs transition_window >= 1 (the graph it reads is built at fit)")
-        if self.repeat_head and self.loss not in ("sampled_softmax", "in_batch"):
-            raise ConfigError(f"repeat_head is implemented for loss 'sampled_softmax' and 'in_batch' (got loss "
-                              f"{self.loss!r})")
         if self.cosine_scale < 0:
             raise ConfigError(f"cosine_scale must be >= 0 (got {self.cosine_scale})")
         if self.num_negatives is not None and self.num_negatives < 1:

@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from sequential.config import SASRecConfig
-from sequential.repeat import RepeatBatch
 from sequential.samplers import NegativeSampler
 
 __all__ = ["SequenceLoss", "sampled_softmax_loss", "full_softmax_loss", "ChunkedSoftmaxCE"]
@@ -97,25 +96,13 @@ class ChunkedSoftmaxCE(torch.autograd.Function):
 
 
 def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, cand: torch.Tensor,
-                         log_expected: torch.Tensor | None,
-                         repeat: RepeatBatch | None = None) -> tuple[torch.Tensor, int]:
+                         log_expected: torch.Tensor | None) -> tuple[torch.Tensor, int]:
     """Softmax over the positive and shared candidates ``cand`` ``[K]`` whose logits are shifted by
     ``-log_expected`` (``log(K q_j)`` for sampled candidates; None: no correction). Candidates equal to the
-    positive are removed (accidental hits).
-
-    With ``repeat`` (:mod:`sequential.repeat`) the negative log-likelihood of RepeatNet's mixture over the same
-    (detached) scores is added, which trains the repeat head alone: a target in its prefix costs
-    ``-log sigma(g) - log softmax_prefix(r)``, any other ``-log sigma(-g)`` plus the sampled softmax over the
-    candidates that are not prefix items."""
+    positive are removed (accidental hits)."""
     s_cand = (h @ table[cand].T).float()
     if log_expected is not None:
         s_cand = s_cand - log_expected
-    s_explore = None
-    if repeat is not None:
-        s_explore = s_cand.detach()
-        rows, cols = repeat.prefix_hits(cand)
-        if rows.numel():
-            s_explore = s_explore.index_put((rows, cols), torch.tensor(-math.inf))
     total = h.new_zeros((), dtype=torch.float32)
     count = 0
     for j in range(targets.shape[1]):
@@ -125,17 +112,8 @@ def sampled_softmax_loss(h: torch.Tensor, targets: torch.Tensor, table: torch.Te
             continue
         hv, tv, sc = h[valid], t[valid], s_cand[valid]
         s_pos = (hv * table[tv]).sum(-1).float()
-        accidental = cand[None, :] == tv[:, None]
-        loss = torch.logsumexp(torch.cat([s_pos[:, None], sc.masked_fill(accidental, -math.inf)], 1), 1) - s_pos
-        if repeat is not None and s_explore is not None:
-            sp = s_pos.detach()
-            explore = (torch.logsumexp(torch.cat([sp[:, None], s_explore[valid].masked_fill(accidental, -math.inf)],
-                                                 1), 1) - sp)
-            g = repeat.gate[valid]
-            rep_loss = torch.logsumexp(repeat.prefix_logits[valid], 1) - sp - repeat.target_bias[:, j][valid]
-            in_prefix = repeat.target_in_prefix[:, j][valid]
-            loss = loss + torch.where(in_prefix, rep_loss + F.softplus(-g), explore + F.softplus(g))
-        total = total + loss.sum()
+        sc = sc.masked_fill(cand[None, :] == tv[:, None], -math.inf)
+        total = total + (torch.logsumexp(torch.cat([s_pos[:, None], sc], 1), 1) - s_pos).sum()
         count += int(valid.sum())
     return total, count
 
@@ -160,20 +138,18 @@ class SequenceLoss:
         self.memory: collections.deque[torch.Tensor] = collections.deque(maxlen=max(config.cross_batch, 1))
 
     def __call__(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
-                 generator: torch.Generator, repeat: RepeatBatch | None = None) -> tuple[torch.Tensor, int]:
-        """The loss sum and target count; ``repeat`` (sampled softmax / in-batch only) adds the repeat bias."""
+                 generator: torch.Generator) -> tuple[torch.Tensor, int]:
         if self.kind == "ce":
             return full_softmax_loss(h, targets, table)
         if self.kind == "sampled_softmax":
             cand = self.sampler.sample(self.k, generator)
             log_exp = (self.sampler.log_q[cand] + math.log(self.k)) if self.config.logq_correction else None
-            return sampled_softmax_loss(h, targets, table, cand, log_exp, repeat)
+            return sampled_softmax_loss(h, targets, table, cand, log_exp)
         if self.kind == "in_batch":
-            return self._in_batch(h, targets, table, repeat)
+            return self._in_batch(h, targets, table)
         return self._binary(h, targets, table, generator)
 
-    def _in_batch(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
-                  repeat: RepeatBatch | None = None) -> tuple[torch.Tensor, int]:
+    def _in_batch(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, int]:
         current = targets[targets > 0]
         pool = torch.cat([current, *self.memory]) if self.config.cross_batch else current
         if self.config.cross_batch:
@@ -183,7 +159,7 @@ class SequenceLoss:
             log_exp = self.pop_log_q[cand] + math.log(len(pool)) - torch.log(mult.float())
         else:
             log_exp = None
-        return sampled_softmax_loss(h, targets, table, cand, log_exp, repeat)
+        return sampled_softmax_loss(h, targets, table, cand, log_exp)
 
     def _binary(self, h: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
                 generator: torch.Generator) -> tuple[torch.Tensor, int]:

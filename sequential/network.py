@@ -28,7 +28,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphrec.sideinfo import SideInfo
-from sequential.repeat import RepeatHead
 
 __all__ = ["SASRecNet", "IdEmbedding", "SideInfoEmbedding", "CausalSelfAttention", "Block", "FastDropout",
            "fast_dropout"]
@@ -170,7 +169,7 @@ class SASRecNet(nn.Module):
 
     def __init__(self, item_encoder: nn.Module, num_items: int, embedding_dim: int, max_len: int, num_blocks: int,
                  num_heads: int, dropout: float, activation: str = "gelu", positions: str = "from_start",
-                 cosine_scale: float = 0.0, repeat_head: bool = False) -> None:
+                 cosine_scale: float = 0.0) -> None:
         super().__init__()
         self.from_end = positions == "from_end"
         self.cosine_scale = float(cosine_scale)
@@ -183,7 +182,6 @@ class SASRecNet(nn.Module):
         self.emb_drop = FastDropout(dropout)
         self.blocks = nn.ModuleList(Block(embedding_dim, num_heads, dropout, activation) for _ in range(num_blocks))
         self.final_ln = nn.LayerNorm(embedding_dim)
-        self.repeat = RepeatHead(embedding_dim, max_len) if repeat_head else None
 
     def table(self) -> torch.Tensor:
         """The item table ``[num_items + 1, d]``."""

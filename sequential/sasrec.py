@@ -97,7 +97,7 @@ class SASRec(Recommender):
         cfg = self.config
         return SASRecNet(encoder, num_items, cfg.embedding_dim, cfg.max_len, cfg.num_blocks, cfg.num_heads,
                          cfg.dropout if cfg.dropout is not None else 0.0, cfg.activation, cfg.positions,
-                         cfg.cosine_scale, cfg.repeat_head)
+                         cfg.cosine_scale)
 
     # ------------------------------------------------------------------ inference
     def _net(self) -> SASRecNet:
@@ -119,8 +119,7 @@ class SASRec(Recommender):
 
     @torch.no_grad()
     def score(self, histories: Sequences) -> NDArray[np.float32]:
-        """Scores ``float32[B, num_items + 1]`` (column 0 is ``-inf``): last hidden state · item table, or with
-        ``repeat_head`` the log-probabilities of the repeat-explore mixture (:mod:`sequential.repeat`); then
+        """Scores ``float32[B, num_items + 1]`` (column 0 is ``-inf``): last hidden state · item table, plus
         ``repeat_bonus`` for the items of the history the model reads (its last ``max_len``) and the
         ``transition_prior`` for the successors of the last item."""
         net = self._net()
@@ -131,9 +130,6 @@ class SASRec(Recommender):
         hidden, out_table = net.head(net.last_hidden(inputs, table), table)
         scores = hidden @ out_table.T
         net.train(was)
-        scores[:, 0] = -torch.inf
-        if net.repeat is not None:  # log-probabilities of the repeat-explore mixture
-            scores = net.repeat.log_probs(inputs, scores.float(), net.repeat.gates(hidden))
         bonus = self.config.repeat_bonus
         if bonus:
             seen = torch.zeros(scores.shape, dtype=scores.dtype).scatter_(1, inputs, 1.0)

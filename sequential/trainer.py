@@ -29,7 +29,6 @@ from sequential.config import SASRecConfig
 from sequential.data import TrainData
 from sequential.losses import SequenceLoss, negative_feedback_loss
 from sequential.network import SASRecNet
-from sequential.repeat import RepeatBatch
 
 __all__ = ["train_network", "distributed_context", "epoch_batches", "lr_factor", "make_optimizer",
            "set_scheduled_lr", "warm_start"]
@@ -44,11 +43,9 @@ class _Step(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         table = self.net.table()
-        query, items = self.net.head(self.net(inputs, table), table)  # the scoring side: query and item vectors
-        gate = self.net.repeat.gates(query.detach()) if self.net.repeat is not None else None
-        return query, items, gate
+        return self.net.head(self.net(inputs, table), table)  # the scoring side: query and item vectors
 
 
 def distributed_context() -> tuple[int, int]:
@@ -243,13 +240,9 @@ def _step(model: nn.Module, net: nn.Module, data: TrainData, rows: np.ndarray, l
     """
     batch = data.batch(rows)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.use_bf16()):
-        hidden, table, gate = model(batch.inputs)
+        hidden, table = model(batch.inputs)
         valid = batch.inputs > 0
-        repeat = None
-        if gate is not None:
-            repeat = RepeatBatch(net.repeat, batch.inputs, batch.targets, gate, valid, hidden,  # type: ignore[arg-type]
-                                 table)
-        loss_sum, n = loss_fn(hidden[valid], batch.targets[valid], table, gen, repeat)
+        loss_sum, n = loss_fn(hidden[valid], batch.targets[valid], table, gen)
         if config.negative_weight > 0 and len(batch.neg_row):
             h_neg = hidden[batch.neg_row, batch.neg_col]
             loss_sum = loss_sum + config.negative_weight * negative_feedback_loss(h_neg, batch.neg_item, table)
