@@ -71,6 +71,9 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         row: dict[str, Any] = {"bonus": b, "prior": w}
         for part, mask in (("all", np.ones(len(targets), bool)), ("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
+            if len(idx) == 0:  # e.g. no repeat targets where seen items are excluded
+                row[part] = None
+                continue
             m = evaluate(rec, ev.take(idx), ks=ks, item_counts=counts)
             row[part] = {k: round(v, 4) for k, v in m.items() if "@" in k and not k.startswith("Coverage")}
         rows.append(row)
@@ -97,9 +100,9 @@ def markdown(result: dict[str, Any], k: int) -> str:
             "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         a, rep, new = r["all"], r["repeat"], r["new"]
+        parts = [f"{100 * p[f'HR@{k}']:.2f}" if p else "-" for p in (rep, new)]
         out.append(f"| {r['bonus']} | {r.get('prior', 0.0)} | {100 * a[f'HR@{k}']:.2f} | {100 * a[f'MRR@{k}']:.2f} | "
-                   f"{a['NDCG@10']:.4f} | "
-                   f"{100 * rep[f'HR@{k}']:.2f} | {100 * new[f'HR@{k}']:.2f} |")
+                   f"{a['NDCG@10']:.4f} | {parts[0]} | {parts[1]} |")
     return "\n".join(out) + "\n"
 
 

@@ -1,7 +1,8 @@
 """What ``graphrec recall`` does with a run directory: item-to-item and history-to-item recall.
 
-Models with item vectors and a Faiss index (``RUN_DIR/index``) answer from the index; every other model
-(item-KNN, popularity, sequence models without an index) answers by exact full scoring.
+Models with item vectors and a Faiss index (``RUN_DIR/index``) answer from the index (merged with the items a
+sequence model's score adds a term to: its transition prior); every other model (item-KNN, popularity, sequence
+models without an index) answers by exact full scoring.
 """
 
 from __future__ import annotations
@@ -59,8 +60,36 @@ def run_recall(run_dir: str | Path, item_ids: list[str], history: str | None, ba
                          model.num_items)
     if index is not None:
         vectors = np.asarray(model.user_embeddings(seqs), dtype=np.float32)  # type: ignore[attr-defined]
+        extras = model.score_extras(seqs) if hasattr(model, "score_extras") else None
+        if extras is not None and len(extras[0]):
+            return _merged_recall(index, model, vectors, seqs, extras, queries, k)
         return recall_users(index, vectors, histories=seqs, k=k, query_ids=np.asarray(queries, dtype=object))
     return _exact_recall(model, seqs, queries, k)
+
+
+def _merged_recall(index: FaissIndex, model: Recommender, vectors: np.ndarray, seqs: Sequences,
+                   extras: tuple[np.ndarray, np.ndarray, np.ndarray], queries: list[str], k: int) -> pd.DataFrame:
+    """Two recall channels for a model whose score is ``user . item`` plus sparse non-negative extras (a
+    sequence model's transition prior): the index's top-``k`` by the dot product, merged with the items that carry
+    an extra, then ranked by the full score. With an exact index this is the model's exact top-``k``: an item
+    without an extra that beats the ``k``-th best score beats ``k`` dot products too, so the index returns it."""
+    items, _ = index.search(vectors, k, seqs)
+    table = model.item_embeddings().vectors  # type: ignore[attr-defined]
+    e_rows, e_items, e_vals = extras
+    n, kk = len(vectors), min(k, model.num_items)
+    out_i = np.full((n, kk), -1, dtype=np.int64)
+    out_s = np.full((n, kk), -np.inf, dtype=np.float32)
+    for b in range(n):
+        sel = e_rows == b
+        cand, inverse = np.unique(np.concatenate([items[b][items[b] > 0], e_items[sel]]), return_inverse=True)
+        bonus = np.zeros(len(cand), dtype=np.float64)
+        np.add.at(bonus, inverse[int((items[b] > 0).sum()):], e_vals[sel])
+        keep = (cand > 0) & ~np.isin(cand, seqs[b])
+        cand, bonus = cand[keep], bonus[keep]
+        score = (table[cand] @ vectors[b]).astype(np.float64) + bonus
+        top = np.argsort(-score, kind="stable")[:kk]
+        out_i[b, : len(top)], out_s[b, : len(top)] = cand[top], score[top]
+    return results_frame(np.asarray(queries, dtype=object), out_i, out_s, model.vocab_)  # type: ignore[arg-type]
 
 
 def _as_sequences(lists: list[list[int]], num_items: int) -> Sequences:

@@ -172,8 +172,8 @@ class SASRecConfig:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
         if not math.isfinite(self.repeat_bonus):
             raise ConfigError(f"repeat_bonus must be finite (got {self.repeat_bonus})")
-        if self.transition_window < 0 or not math.isfinite(self.transition_prior):
-            raise ConfigError(f"transition_window must be >= 0 and transition_prior finite (got "
+        if self.transition_window < 0 or not (math.isfinite(self.transition_prior) and self.transition_prior >= 0):
+            raise ConfigError(f"transition_window and transition_prior must be finite and >= 0 (got "
                               f"{self.transition_window}, {self.transition_prior})")
         if self.transition_prior and not self.transition_window:
             raise ConfigError("transition_prior needs transition_window >= 1 (the graph it reads is built at fit)")

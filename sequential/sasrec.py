@@ -119,9 +119,8 @@ class SASRec(Recommender):
 
     @torch.no_grad()
     def score(self, histories: Sequences) -> NDArray[np.float32]:
-        """Scores ``float32[B, num_items + 1]`` (column 0 is ``-inf``): last hidden state · item table, plus
-        ``repeat_bonus`` for the items of the history the model reads (its last ``max_len``) and the
-        ``transition_prior`` for the successors of the last item."""
+        """Scores ``float32[B, num_items + 1]`` (column 0 is ``-inf``): last hidden state · item table, plus the
+        terms of :meth:`score_extras` (``repeat_bonus``, ``transition_prior``)."""
         net = self._net()
         was = net.training
         net.eval()
@@ -130,17 +129,37 @@ class SASRec(Recommender):
         hidden, out_table = net.head(net.last_hidden(inputs, table), table)
         scores = hidden @ out_table.T
         net.train(was)
-        bonus = self.config.repeat_bonus
-        if bonus:
-            seen = torch.zeros(scores.shape, dtype=scores.dtype).scatter_(1, inputs, 1.0)
-            scores = scores + bonus * seen
+        rows, items, values = self._extras(inputs)
+        if len(rows):
+            scores = scores.index_put((rows, items), values.to(scores.dtype), accumulate=True)
+        scores[:, 0] = -torch.inf
+        return scores.float().numpy()
+
+    def score_extras(self, histories: Sequences) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+        """What :meth:`score` adds to the dot product of :meth:`user_embeddings` and :meth:`item_embeddings`, as
+        ``(row, item, value)`` triples (values of repeated pairs add up): ``repeat_bonus`` on each distinct item
+        of the history the model reads (its last ``max_len``) and ``transition_prior`` on the successors of the
+        last item. Empty when both are 0. ``graphrec recall`` merges these items with the Faiss candidates."""
+        rows, items, values = self._extras(padded_histories(histories, self._net().max_len))
+        return rows.numpy(), items.numpy(), values.numpy()
+
+    def _extras(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        if self.config.repeat_bonus:
+            seen = torch.zeros(inputs.shape[0], self.num_items + 1, dtype=torch.bool)
+            seen[torch.arange(inputs.shape[0])[:, None].expand_as(inputs), inputs] = True
+            seen[:, 0] = False
+            r, i = seen.nonzero().unbind(1)
+            parts.append((r, i, torch.full((len(r),), float(self.config.repeat_bonus))))
         if self.config.transition_prior:
             if self.transitions_ is None:
                 raise ConfigError("transition_prior needs the transition graph: fit with transition_window >= 1")
-            rows, items, bias = transition_bias(self.transitions_, inputs[:, -1], self.config.transition_prior)
-            scores = scores.index_put((rows, items), bias.to(scores.dtype), accumulate=True)
-        scores[:, 0] = -torch.inf
-        return scores.float().numpy()
+            parts.append(transition_bias(self.transitions_, inputs[:, -1], self.config.transition_prior))
+        if not parts:
+            empty = torch.zeros(0, dtype=torch.long)
+            return empty, empty, torch.zeros(0)
+        return (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]),
+                torch.cat([p[2].float() for p in parts]))
 
     def _eval_table(self, net: SASRecNet) -> torch.Tensor:
         """The item table in eval mode, cached until a parameter changes (graph encoders are not free)."""
@@ -152,7 +171,7 @@ class SASRec(Recommender):
     @torch.no_grad()
     def item_embeddings(self) -> Embeddings:
         """The shared item table as an :class:`Embeddings` bundle (row 0 zero); dot product with
-        :meth:`user_embeddings` reproduces :meth:`score`."""
+        :meth:`user_embeddings` reproduces :meth:`score` up to the terms of :meth:`score_extras`."""
         net = self._net()
         was = net.training
         net.eval()
@@ -160,6 +179,14 @@ class SASRec(Recommender):
         net.train(was)
         vectors[0] = 0.0
         return Embeddings(self.vocab_, vectors, {"model": self.name, "similarity": "dot"})  # type: ignore[arg-type]
+
+    def build_index(self, **params: Any) -> Any:
+        """A :class:`~graphrec.index.FaissIndex` (inner product) over :meth:`item_embeddings`, which ``graphrec
+        train`` saves in the run directory; ``graphrec recall`` searches it with :meth:`user_embeddings` and merges
+        the items of :meth:`score_extras`, so it ranks as :meth:`score`."""
+        from graphrec.index import FaissIndex
+
+        return FaissIndex.build(self.item_embeddings(), **{"metric": "ip", **params})
 
     # ------------------------------------------------------------------ persistence
     def _network_meta(self) -> dict[str, Any]:

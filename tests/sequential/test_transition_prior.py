@@ -47,3 +47,24 @@ def test_prior_without_its_graph_is_an_error(small_split) -> None:  # noqa: ANN0
     model.config = replace(model.config, transition_prior=1.0, transition_window=1)
     with pytest.raises(ConfigError, match="fit with transition_window"):
         model.score(Sequences.from_lists([[1]], num_items=small_split.num_items))
+
+
+@pytest.mark.parametrize("prior", [0.0, 0.7])
+def test_recall_from_the_index_ranks_as_score(small_split, tmp_path, prior) -> None:  # noqa: ANN001
+    from graphrec.recall_cli import _exact_recall, run_recall
+
+    model = SASRec(**{**FAST, "epochs": 1}, transition_window=2, transition_prior=prior).fit(small_split)
+    model.save(tmp_path / "run")
+    model.build_index().save(tmp_path / "run" / "index")
+    vocab = small_split.vocab
+    hist = [str(x) for x in vocab.decode([3, 5, 9])]
+    got = run_recall(tmp_path / "run", [], ",".join(hist), None, k=15)
+    seqs = Sequences.from_lists([[3, 5, 9]], num_items=small_split.num_items)
+    want = _exact_recall(model, seqs, [",".join(hist)], 15)
+    assert got["item"].tolist() == want["item"].tolist()
+    np.testing.assert_allclose(got["score"].to_numpy(), want["score"].to_numpy(), rtol=1e-4, atol=1e-4)
+    assert not set(got["item"]) & set(hist)
+    if prior:  # the transition graph changes the answer: the dot product alone ranks otherwise
+        model.config = replace(model.config, transition_prior=0.0)
+        dot = _exact_recall(model, seqs, [",".join(hist)], 15)
+        assert dot["item"].tolist() != got["item"].tolist()
