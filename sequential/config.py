@@ -55,14 +55,15 @@ class SASRecConfig:
             Default 0.
         transition_window: Build the global transition graph of the train sequences at ``fit`` (``a -> b`` for
             ``b`` at most this many clicks after ``a``, weights ``1 / distance``, rows normalised to
-            ``P(b | a)``) and keep it with the model, for ``transition_prior``. 0: none. Default 0.
+            ``P(b | a)``) and keep it with the model, for ``transition_prior``. 0: none. Default 3.
         transition_prior: Score-level fusion with that graph: ``score`` adds ``transition_prior *
             log(1 + P(i | last item) / 0.001)`` to every item, so the successors of the last click in the global
             graph (sequential rules) rise by how often they followed it. Inference only, like ``repeat_bonus``:
             tune it on validation. Needs ``transition_window >= 1``. Chosen on validation with window 3: 0.5 on
             ML-1M (refit model: test 0.3152 / 0.1820 -> 0.3267 / 0.18995) and Beauty, 1 on Diginetica (with
             ``repeat_bonus=16``: P@20 / MRR@20 49.78 / 18.00 -> 51.07 / 18.50); see ``sequential/README.md``.
-            Default 0: ``user_embeddings`` (Faiss recall) do not carry it.
+            ``user_embeddings`` do not carry it: ``graphrec recall`` merges the successors with the Faiss
+            candidates (``SASRec.score_extras``). Must be >= 0. Default 0.5.
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
@@ -127,8 +128,8 @@ class SASRecConfig:
     side_dim: int = 16
     cosine_scale: float = 0.0
     repeat_bonus: float = 0.0
-    transition_window: int = 0
-    transition_prior: float = 0.0
+    transition_window: int = 3
+    transition_prior: float = 0.5
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"

@@ -61,9 +61,13 @@ def test_scores_of_a_history_do_not_depend_on_its_batch(small_split, cosine_scal
     together = model.score(h)
     alone = np.concatenate([model.score(h.take([i])) for i in range(8)])
     np.testing.assert_allclose(together[:, 1:], alone[:, 1:], rtol=1e-4, atol=1e-4)
-    # the user vector dotted with the item table is the score
+    # the user vector dotted with the item table is the score, up to the sparse extras (the transition prior)
     users, items = model.user_embeddings(h), model.item_embeddings()
-    np.testing.assert_allclose(users @ items.vectors[1:].T, together[:, 1:], rtol=1e-4, atol=1e-4)
+    rows, cols, values = model.score_extras(h)
+    assert len(rows) > 0
+    dense = np.zeros_like(together)
+    np.add.at(dense, (rows, cols), values)
+    np.testing.assert_allclose(users @ items.vectors[1:].T + dense[:, 1:], together[:, 1:], rtol=1e-4, atol=1e-4)
     assert items.vectors.shape == (small_split.num_items + 1, FAST["embedding_dim"])
     assert np.all(items.vectors[0] == 0)
     if cosine_scale:  # scores are the scaled cosine of the last hidden state and the item embedding

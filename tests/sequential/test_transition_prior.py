@@ -26,7 +26,7 @@ def test_transition_probabilities_by_hand() -> None:
 
 
 def test_score_adds_the_prior_to_the_last_items_successors(small_split, tmp_path) -> None:  # noqa: ANN001
-    model = SASRec(**{**FAST, "epochs": 1}, transition_window=2).fit(small_split)
+    model = SASRec(**{**FAST, "epochs": 1}, transition_window=2, transition_prior=0.0).fit(small_split)
     hist = Sequences.from_lists([[3, 5], [7], [9, 4, 1]], num_items=small_split.num_items)
     plain = model.score(hist)
     model.config = replace(model.config, transition_prior=0.7)
@@ -42,8 +42,11 @@ def test_score_adds_the_prior_to_the_last_items_successors(small_split, tmp_path
 
 def test_prior_without_its_graph_is_an_error(small_split) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match="transition_prior needs transition_window"):
-        SASRec(transition_prior=1.0).config.validate()
-    model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
+        SASRec(transition_prior=1.0, transition_window=0).config.validate()
+    with pytest.raises(ConfigError, match="must be finite and >= 0"):
+        SASRec(transition_prior=-0.5).config.validate()
+    model = SASRec(**{**FAST, "epochs": 1}, transition_window=0, transition_prior=0.0).fit(small_split)
+    assert model.transitions_ is None
     model.config = replace(model.config, transition_prior=1.0, transition_window=1)
     with pytest.raises(ConfigError, match="fit with transition_window"):
         model.score(Sequences.from_lists([[1]], num_items=small_split.num_items))
