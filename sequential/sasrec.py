@@ -212,7 +212,12 @@ class SASRec(Recommender):
         self.net_.load_state_dict(state)
         self.net_.eval()
         path = directory / "transitions.npz"
-        self.transitions_ = sp.csr_matrix(sp.load_npz(path)) if path.exists() else None
+        try:
+            self.transitions_ = sp.csr_matrix(sp.load_npz(path)) if path.exists() else None
+        except Exception as exc:
+            raise ArtifactError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+        if self.transitions_ is not None and self.transitions_.shape != (self.num_items + 1,) * 2:
+            raise ArtifactError(f"{path} holds a {self.transitions_.shape} matrix for {self.num_items} items")
 
     def _encoder_from_state(self, meta: dict[str, Any], state: dict[str, torch.Tensor],
                             prefix: str = "item_encoder.") -> nn.Module:

@@ -71,3 +71,13 @@ def test_recall_from_the_index_ranks_as_score(small_split, tmp_path, prior) -> N
         model.config = replace(model.config, transition_prior=0.0)
         dot = _exact_recall(model, seqs, [",".join(hist)], 15)
         assert dot["item"].tolist() != got["item"].tolist()
+
+
+def test_a_damaged_transition_graph_is_an_artifact_error(small_split, tmp_path) -> None:  # noqa: ANN001
+    from graphrec.errors import ArtifactError
+
+    model = SASRec(**{**FAST, "epochs": 1}).fit(small_split)
+    model.save(tmp_path / "run")
+    (tmp_path / "run" / "transitions.npz").write_bytes(b"not an npz")
+    with pytest.raises(ArtifactError, match="transitions.npz"):
+        load_model(tmp_path / "run")
