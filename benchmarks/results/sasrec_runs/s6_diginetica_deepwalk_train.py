@@ -1,7 +1,9 @@
 """DeepWalk vectors of the Diginetica train sessions (validation held out) for `graph_source=precomputed`."""
 import time
+
 from graphrec import datasets
 from walks import DeepWalk
+
 split = datasets.load("diginetica").split()
 t = time.time()
 m = DeepWalk(workers=1, seed=0).fit(split)   # train sessions only (validation held out)
