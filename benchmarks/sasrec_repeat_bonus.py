@@ -63,7 +63,7 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     counts = split.train_full.item_counts()
     priors = priors or [0.0]
     if any(priors):
-        rec.transitions_ = transition_matrix(split.train, transition_window, split.num_items)
+        rec.transitions_ = transition_matrix(split.train, transition_window)
     rows = []
     for b, w in [(b, w) for b in bonuses for w in priors]:
         rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b), transition_prior=float(w),

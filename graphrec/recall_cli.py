@@ -81,10 +81,11 @@ def _merged_recall(index: FaissIndex, model: Recommender, vectors: np.ndarray, s
     out_s = np.full((n, kk), -np.inf, dtype=np.float32)
     for b in range(n):
         sel = e_rows == b
-        cand, inverse = np.unique(np.concatenate([items[b][items[b] > 0], e_items[sel]]), return_inverse=True)
+        found = items[b][items[b] > 0]  # -1 pads a short answer
+        cand, inverse = np.unique(np.concatenate([found, e_items[sel]]), return_inverse=True)
         bonus = np.zeros(len(cand), dtype=np.float64)
-        np.add.at(bonus, inverse[int((items[b] > 0).sum()):], e_vals[sel])
-        keep = (cand > 0) & ~np.isin(cand, seqs[b])
+        np.add.at(bonus, inverse[len(found):], e_vals[sel])
+        keep = ~np.isin(cand, seqs[b])  # the index already left the history out; the extras did not
         cand, bonus = cand[keep], bonus[keep]
         score = (table[cand] @ vectors[b]).astype(np.float64) + bonus
         top = np.argsort(-score, kind="stable")[:kk]

@@ -50,8 +50,7 @@ class SASRecConfig:
             click often repeats an item of the session and seen items stay rankable (on Diginetica's test
             prefixes 20.5% of the targets are in the prefix, and the 12-epoch model of ``sasrec_quality.md``
             ranks only 68% of those in its top 20). Tune it on validation; it has no effect when the evaluation
-            excludes seen items (ML-1M, Beauty). ``user_embeddings`` / ``item_embeddings`` do not carry it, so
-            Faiss recall (``graphrec recall``, which excludes seen items by default) ranks by the vectors alone.
+            excludes seen items (ML-1M, Beauty), nor on ``graphrec recall``, which leaves the history out.
             Default 0.
         transition_window: Build the global transition graph of the train sequences at ``fit`` (``a -> b`` for
             ``b`` at most this many clicks after ``a``, weights ``1 / distance``, rows normalised to

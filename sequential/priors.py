@@ -22,15 +22,10 @@ __all__ = ["EPS", "transition_matrix", "transition_bias"]
 EPS = 1e-3
 
 
-def transition_matrix(train: Sequences, window: int, num_items: int) -> sp.csr_matrix:
+def transition_matrix(train: Sequences, window: int) -> sp.csr_matrix:
     """Row-normalised ``P(b | a)`` ``[num_items + 1, num_items + 1]`` of the train sequences (row 0 empty)."""
     g = build_item_graph(train, window=window, directed=True, weighting="inverse_distance")
-    n = num_items + 1
-    m = sp.csr_matrix((g.weights.astype(np.float64), g.indices, g.indptr), shape=(len(g.indptr) - 1, len(g.indptr) - 1))
-    if m.shape[0] != n:  # a graph built without a vocabulary spans the ids seen in train only
-        m.resize((n, n))
-    rows = np.asarray(m.sum(1)).ravel()
-    m = sp.diags(1.0 / np.maximum(rows, 1e-300)) @ m
+    m = sp.diags(1.0 / np.maximum(g.out_weight(), 1e-300)) @ g.to_scipy().astype(np.float64)
     return sp.csr_matrix(m, dtype=np.float32)
 
 

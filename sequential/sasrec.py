@@ -68,8 +68,7 @@ class SASRec(Recommender):
         data = TrainData(split.train, self.config.max_len, self.config.next_n)
         self.config = cfg = self.config.resolve(float(np.median(data.lengths)) if data.num_rows else 0.0)
         self.vocab_ = split.vocab
-        self.transitions_ = (transition_matrix(split.train, cfg.transition_window, split.num_items)
-                             if cfg.transition_window else None)
+        self.transitions_ = transition_matrix(split.train, cfg.transition_window) if cfg.transition_window else None
         set_seed(cfg.seed)
         self.net_ = self._build(self._item_encoder(split), split.num_items)
         if data.num_rows == 0:

@@ -160,9 +160,8 @@ def train_graph(split: Split, cfg: Any) -> ItemGraph:
                              side_info=getattr(split, "side_info", None))
     a = float(getattr(cfg, "graph_pop_exponent", 0.0))
     if a:
-        src = np.repeat(np.arange(graph.num_nodes), np.diff(graph.indptr))
-        deg = np.bincount(src, weights=graph.weights.astype(np.float64), minlength=graph.num_nodes)
-        damp = np.maximum(deg, 1e-12) ** -a
+        src = np.repeat(np.arange(graph.num_nodes), graph.degree())
+        damp = np.maximum(graph.out_weight(), 1e-12) ** -a
         graph = dataclasses.replace(graph, weights=(graph.weights * damp[src] * damp[graph.indices]).astype(np.float32))
     return graph
 

@@ -17,7 +17,7 @@ from sequential.sasrec import SASRec
 
 def test_transition_probabilities_by_hand() -> None:
     train = Sequences.from_lists([[1, 2, 3], [1, 3], [2, 1]], num_items=4)
-    m = transition_matrix(train, window=2, num_items=4).toarray()
+    m = transition_matrix(train, window=2).toarray()
     assert m.shape == (5, 5)
     # from 1: 1->2 (distance 1), 1->3 (distance 2: 1/2), 1->3 (distance 1) => weights 2: 1, 3: 1.5
     np.testing.assert_allclose(m[1], [0, 0, 1 / 2.5, 1.5 / 2.5, 0], rtol=1e-6)
@@ -31,7 +31,7 @@ def test_score_adds_the_prior_to_the_last_items_successors(small_split, tmp_path
     plain = model.score(hist)
     model.config = replace(model.config, transition_prior=0.7)
     fused = model.score(hist)
-    p = transition_matrix(small_split.train, 2, small_split.num_items).toarray()
+    p = transition_matrix(small_split.train, 2).toarray()
     want = plain + 0.7 * np.log1p(p[[5, 7, 1]] / EPS)
     want[:, 0] = -np.inf
     np.testing.assert_allclose(fused, want, rtol=1e-5, atol=1e-5)
