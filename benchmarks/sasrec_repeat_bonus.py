@@ -36,7 +36,8 @@ from graphrec.evaluate import evaluate  # noqa: E402
 
 def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir: str | None, cases: str,
         bonuses: list[float], train_full: bool, ks: tuple[int, ...], priors: list[float] | None = None,
-        transition_window: int = 3) -> dict[str, Any]:
+        transition_window: int = 3, histories: list[int] | None = None,
+        decay: float | None = None) -> dict[str, Any]:
     import dataclasses
 
     from graphrec.model import load_model
@@ -65,10 +66,15 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     if any(priors):
         rec.transitions_ = transition_matrix(split.train, transition_window)
     rows = []
-    for b, w in [(b, w) for b in bonuses for w in priors]:
+    histories = histories or [rec.config.transition_history]
+    if decay is not None:
+        rec.config = dataclasses.replace(rec.config, transition_decay=float(decay))
+    grid = [(b, w, h) for b in bonuses for w in priors for h in (histories if w else histories[:1])]
+    for b, w, h in grid:
         rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b), transition_prior=float(w),
-                                         transition_window=transition_window if w else rec.config.transition_window)
-        row: dict[str, Any] = {"bonus": b, "prior": w}
+                                         transition_window=transition_window if w else rec.config.transition_window,
+                                         transition_history=int(h))
+        row: dict[str, Any] = {"bonus": b, "prior": w, "history": h}
         for part, mask in (("all", np.ones(len(targets), bool)), ("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
             if len(idx) == 0:  # e.g. no repeat targets where seen items are excluded
@@ -80,7 +86,8 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         print(json.dumps(row), flush=True)
     return {"dataset": dataset, "cases": cases, "num_cases": len(targets),
             "repeat_share": round(float(repeat.mean()), 4), "checkpoint": checkpoint, "run": run_dir,
-            "transition_window": transition_window if any(priors) else None, "overrides": overrides,
+            "transition_window": transition_window if any(priors) else None,
+            "transition_decay": rec.config.transition_decay, "overrides": overrides,
             "rows": rows, "machine": machine(), "command": command(), "uptime": uptime()}
 
 
@@ -95,13 +102,16 @@ def markdown(result: dict[str, Any], k: int) -> str:
         out += ["**Test cases: a sensitivity analysis, not a model selection.** The bonus must be chosen on "
                 "validation.", ""]
     if result.get("transition_window"):
-        out += [f"`prior`: `transition_prior` over the transition graph of window {result['transition_window']}.", ""]
-    out += [f"| bonus | prior | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
-            "|---|---|---|---|---|---|---|"]
+        out += [f"`prior`: `transition_prior` over the transition graph of window {result['transition_window']}; "
+                f"`history`: `transition_history` (the prior mixes the rows of that many recent items, weights "
+                f"`{result.get('transition_decay', 0.5)} ** age`).", ""]
+    out += [f"| bonus | prior | history | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
+            "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         a, rep, new = r["all"], r["repeat"], r["new"]
         parts = [f"{100 * p[f'HR@{k}']:.2f}" if p else "-" for p in (rep, new)]
-        out.append(f"| {r['bonus']} | {r.get('prior', 0.0)} | {100 * a[f'HR@{k}']:.2f} | {100 * a[f'MRR@{k}']:.2f} | "
+        out.append(f"| {r['bonus']} | {r.get('prior', 0.0)} | {r.get('history', 1)} | {100 * a[f'HR@{k}']:.2f} | "
+                   f"{100 * a[f'MRR@{k}']:.2f} | "
                    f"{a['NDCG@10']:.4f} | {parts[0]} | {parts[1]} |")
     return "\n".join(out) + "\n"
 
@@ -117,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bonuses", default="0,1,2,4,8")
     ap.add_argument("--priors", default="0", help="transition_prior values (grid with --bonuses)")
     ap.add_argument("--transition-window", type=int, default=3)
+    ap.add_argument("--histories", default=None, help="transition_history values (grid with --priors; default: "
+                    "the model's)")
+    ap.add_argument("--decay", type=float, default=None, help="transition_decay (default: the model's)")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec architecture settings")
     ap.add_argument("--name", default=None, help="result file stem (default sasrec_repeat_bonus_DATASET)")
@@ -125,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("a model trained on train + validation cannot be scored on the validation cases")
     result = run(args.dataset, parse_overrides(args.set), args.checkpoint, args.run, args.cases,
                  [float(x) for x in args.bonuses.split(",")], args.train_full, (10, args.k),
-                 [float(x) for x in args.priors.split(",")], args.transition_window)
+                 [float(x) for x in args.priors.split(",")], args.transition_window,
+                 [int(x) for x in args.histories.split(",")] if args.histories else None, args.decay)
     name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")

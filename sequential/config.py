@@ -56,13 +56,20 @@ class SASRecConfig:
             ``b`` at most this many clicks after ``a``, weights ``1 / distance``, rows normalised to
             ``P(b | a)``) and keep it with the model, for ``transition_prior``. 0: none. Default 3.
         transition_prior: Score-level fusion with that graph: ``score`` adds ``transition_prior *
-            log(1 + P(i | last item) / 0.001)`` to every item, so the successors of the last click in the global
-            graph (sequential rules) rise by how often they followed it. Inference only, like ``repeat_bonus``:
-            tune it on validation. Needs ``transition_window >= 1``. Chosen on validation with window 3: 0.5 on
-            ML-1M (refit model: test 0.3152 / 0.1820 -> 0.3267 / 0.18995) and Beauty, 1 on Diginetica (with
-            ``repeat_bonus=16``: P@20 / MRR@20 49.78 / 18.00 -> 51.07 / 18.50); see ``sequential/README.md``.
-            ``user_embeddings`` do not carry it: ``graphrec recall`` merges the successors with the Faiss
-            candidates (``SASRec.score_extras``). Must be >= 0. Default 0.5.
+            log(1 + P(i | history) / 0.001)`` to every item, where ``P(i | history)`` mixes the graph's rows of the
+            last ``transition_history`` items (below), so the items that followed the recent clicks in the global
+            graph (sequential rules) rise by how often they did. Inference only, like ``repeat_bonus``: tune it on
+            validation (``benchmarks/sasrec_repeat_bonus.py --priors ... --histories ...``). Needs
+            ``transition_window >= 1``. ``user_embeddings`` do not carry it: ``graphrec recall`` merges the
+            prior's items with the Faiss candidates (``SASRec.score_extras``). Must be >= 0. Default 1.
+        transition_history: How many recent items' rows the prior mixes, the ``j``-th most recent weighted
+            ``transition_decay ** (j - 1)`` (weights of a history's real items normalised to 1); 1 reads the last
+            item only. Default 20.
+        transition_decay: That weight's base, in (0, 1]. Default 0.8. The three defaults were chosen on
+            validation NDCG@10 (window 3; ML-1M 0.1957 with the last item alone at weight 0.5 -> 0.2022, Beauty
+            0.0692 -> 0.0715), and test on the refit models at ML-1M HR@10 / NDCG@10 0.3306 / 0.1965 (0.3267 /
+            0.18995 with the last item alone, 0.3152 / 0.1820 without a prior) and Beauty 0.1121 / 0.0683 (0.1068 /
+            0.0660, 0.1051 / 0.0633); see ``sequential/README.md``.
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
@@ -128,7 +135,9 @@ class SASRecConfig:
     cosine_scale: float = 0.0
     repeat_bonus: float = 0.0
     transition_window: int = 3
-    transition_prior: float = 0.5
+    transition_prior: float = 1.0
+    transition_history: int = 20
+    transition_decay: float = 0.8
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
@@ -175,6 +184,9 @@ class SASRecConfig:
         if self.transition_window < 0 or not (math.isfinite(self.transition_prior) and self.transition_prior >= 0):
             raise ConfigError(f"transition_window and transition_prior must be finite and >= 0 (got "
                               f"{self.transition_window}, {self.transition_prior})")
+        if self.transition_history < 1 or not 0.0 < self.transition_decay <= 1.0:
+            raise ConfigError(f"transition_history must be >= 1 and transition_decay in (0, 1] (got "
+                              f"{self.transition_history}, {self.transition_decay})")
         if self.transition_prior and not self.transition_window:
             raise ConfigError("transition_prior needs transition_window >= 1 (the graph it reads is built at fit)")
         if self.cosine_scale < 0:

@@ -2,7 +2,8 @@
 
 The graph is :func:`graphrec.build.build_item_graph` over the train sequences, directed, ``1 / distance``
 weights within ``window`` clicks, each row normalised to ``P(b | a)``. ``score`` adds
-``w * log(1 + P(i | last item) / EPS)`` to the successors of the last item: the log of the smoothed
+``w * log(1 + P(i | history) / EPS)`` to the successors of the recent items, where ``P(i | history)`` mixes the
+rows of the last ``transition_history`` items with weights ``transition_decay ** age``: the log of the smoothed
 probability ``P + EPS`` up to a constant that does not change any ranking, and zero for items that never followed.
 """
 
@@ -29,10 +30,24 @@ def transition_matrix(train: Sequences, window: int) -> sp.csr_matrix:
     return sp.csr_matrix(m, dtype=np.float32)
 
 
-def transition_bias(matrix: sp.csr_matrix, last: torch.Tensor, weight: float) -> tuple[torch.Tensor, torch.Tensor,
-                                                                                        torch.Tensor]:
-    """``(row, item, bias)``: ``weight * log(1 + P(item | last[row]) / EPS)`` for every successor of ``last``."""
-    sub = matrix[last.numpy()].tocoo()
+def transition_bias(matrix: sp.csr_matrix, inputs: torch.Tensor, weight: float, history: int = 1,
+                    decay: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(row, item, bias)``: ``weight * log(1 + P(item | history) / EPS)`` for every item with ``P > 0``.
+
+    ``inputs`` are left-padded histories ``[B, L]`` (0 = padding). ``P(item | history)`` mixes the transition rows
+    of the last ``history`` items, the ``j``-th most recent weighted ``decay ** (j - 1)`` and the weights of each
+    row's real (non-padding) items normalised to 1; ``history=1`` is ``P(item | last item)``.
+    """
+    ids = inputs.numpy()
+    history = max(1, min(int(history), ids.shape[1]))
+    mixed = None
+    norm = np.zeros(ids.shape[0])
+    for j in range(history):
+        col = ids[:, -1 - j]
+        part = matrix[col] * (decay ** j)  # row 0 (padding) is empty
+        mixed = part if mixed is None else mixed + part
+        norm += (decay ** j) * (col != 0)
+    sub = (sp.diags(1.0 / np.maximum(norm, 1e-300)) @ mixed).tocoo()
     bias = weight * np.log1p(sub.data.astype(np.float64) / EPS)
     return (torch.from_numpy(sub.row.astype(np.int64)), torch.from_numpy(sub.col.astype(np.int64)),
             torch.from_numpy(bias.astype(np.float32)))

@@ -153,7 +153,8 @@ class SASRec(Recommender):
         if self.config.transition_prior:
             if self.transitions_ is None:
                 raise ConfigError("transition_prior needs the transition graph: fit with transition_window >= 1")
-            parts.append(transition_bias(self.transitions_, inputs[:, -1], self.config.transition_prior))
+            parts.append(transition_bias(self.transitions_, inputs, self.config.transition_prior,
+                                         self.config.transition_history, self.config.transition_decay))
         if not parts:
             empty = torch.zeros(0, dtype=torch.long)
             return empty, empty, torch.zeros(0)

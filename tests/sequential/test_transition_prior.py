@@ -11,7 +11,7 @@ from conftest import FAST
 from graphrec.errors import ConfigError
 from graphrec.model import load_model
 from graphrec.sequences import Sequences
-from sequential.priors import EPS, transition_matrix
+from sequential.priors import EPS, transition_bias, transition_matrix
 from sequential.sasrec import SASRec
 
 
@@ -25,16 +25,45 @@ def test_transition_probabilities_by_hand() -> None:
     assert m[3].sum() == 0 and m[4].sum() == 0 and m[0].sum() == 0
 
 
+def test_history_mixes_recent_rows_by_hand() -> None:
+    import torch
+
+    train = Sequences.from_lists([[1, 2, 3], [1, 3], [2, 1]], num_items=4)
+    m = transition_matrix(train, window=2)
+    p = m.toarray()
+    inputs = torch.tensor([[0, 1, 2], [0, 0, 2], [0, 0, 0], [3, 4, 1]])
+    rows, items, bias = transition_bias(m, inputs, weight=2.0, history=2, decay=0.5)
+    got = np.zeros((4, 5))
+    np.add.at(got, (rows.numpy(), items.numpy()), bias.numpy())
+    mix = [(p[2] + 0.5 * p[1]) / 1.5,  # last 2, then 1 with weight 0.5
+           p[2],  # the padding before 2 takes no weight
+           np.zeros(5),  # an empty history has no prior
+           (p[1] + 0.5 * p[4]) / 1.5]  # item 4 has no successors but keeps its weight: P is diluted
+    np.testing.assert_allclose(got, 2.0 * np.log1p(np.array(mix) / EPS), rtol=1e-5)
+    one = transition_bias(m, inputs, weight=2.0, history=1)
+    np.testing.assert_array_equal(one[1].numpy(), np.flatnonzero(p[[2, 2, 0, 1]].ravel()) % 5)
+    with pytest.raises(ConfigError, match="transition_history must be >= 1"):
+        SASRec(transition_history=0).config.validate()
+    with pytest.raises(ConfigError, match="transition_decay in"):
+        SASRec(transition_decay=0.0).config.validate()
+
+
 def test_score_adds_the_prior_to_the_last_items_successors(small_split, tmp_path) -> None:  # noqa: ANN001
     model = SASRec(**{**FAST, "epochs": 1}, transition_window=2, transition_prior=0.0).fit(small_split)
     hist = Sequences.from_lists([[3, 5], [7], [9, 4, 1]], num_items=small_split.num_items)
     plain = model.score(hist)
-    model.config = replace(model.config, transition_prior=0.7)
+    model.config = replace(model.config, transition_prior=0.7, transition_history=1)
     fused = model.score(hist)
     p = transition_matrix(small_split.train, 2).toarray()
     want = plain + 0.7 * np.log1p(p[[5, 7, 1]] / EPS)
     want[:, 0] = -np.inf
     np.testing.assert_allclose(fused, want, rtol=1e-5, atol=1e-5)
+    model.config = replace(model.config, transition_history=2, transition_decay=0.5)
+    mixed = np.array([(p[5] + 0.5 * p[3]) / 1.5, p[7], (p[1] + 0.5 * p[4]) / 1.5])
+    want2 = plain + 0.7 * np.log1p(mixed / EPS)
+    want2[:, 0] = -np.inf
+    np.testing.assert_allclose(model.score(hist), want2, rtol=1e-5, atol=1e-5)
+    model.config = replace(model.config, transition_history=1)
     assert (fused != plain).sum() > 3
     model.save(tmp_path / "run")
     np.testing.assert_allclose(load_model(tmp_path / "run").score(hist), fused, rtol=1e-6)
