@@ -79,7 +79,8 @@ def _baselines(dataset: str) -> list[dict[str, Any]]:
 def recall(a: argparse.Namespace) -> None:
     started = _meta()["uptime"]
     out = RESULTS / a.name
-    rows: list[dict[str, Any]] = json.loads(out.with_suffix(".json").read_text())["rows"] if a.resume else []
+    resume = a.resume and out.with_suffix(".json").exists()  # --resume of a run not started yet starts it
+    rows: list[dict[str, Any]] = json.loads(out.with_suffix(".json").read_text())["rows"] if resume else []
     done = {(r["dataset"], r["model"]) for r in rows}
     for name in a.datasets.split(","):
         data = datasets.load(name)
