@@ -66,7 +66,7 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     if any(priors):
         rec.transitions_ = transition_matrix(split.train, transition_window)
     rows = []
-    histories = histories or [rec.config.transition_history]
+    histories = histories or [1]
     if decay is not None:
         rec.config = dataclasses.replace(rec.config, transition_decay=float(decay))
     grid = [(b, w, h) for b in bonuses for w in priors for h in (histories if w else histories[:1])]
@@ -74,6 +74,7 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b), transition_prior=float(w),
                                          transition_window=transition_window if w else rec.config.transition_window,
                                          transition_history=int(h))
+        rec.config.validate()
         row: dict[str, Any] = {"bonus": b, "prior": w, "history": h}
         for part, mask in (("all", np.ones(len(targets), bool)), ("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
@@ -102,9 +103,10 @@ def markdown(result: dict[str, Any], k: int) -> str:
         out += ["**Test cases: a sensitivity analysis, not a model selection.** The bonus must be chosen on "
                 "validation.", ""]
     if result.get("transition_window"):
-        out += [f"`prior`: `transition_prior` over the transition graph of window {result['transition_window']}; "
-                f"`history`: `transition_history` (the prior mixes the rows of that many recent items, weights "
-                f"`{result.get('transition_decay', 0.5)} ** age`).", ""]
+        mix = (f"; `history`: `transition_history` (the prior mixes the rows of that many recent items, weights "
+               f"`{result['transition_decay']} ** age`)" if "transition_decay" in result else "")
+        out += [f"`prior`: `transition_prior` over the transition graph of window {result['transition_window']}"
+                f"{mix}.", ""]
     out += [f"| bonus | prior | history | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
             "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
@@ -127,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bonuses", default="0,1,2,4,8")
     ap.add_argument("--priors", default="0", help="transition_prior values (grid with --bonuses)")
     ap.add_argument("--transition-window", type=int, default=3)
-    ap.add_argument("--histories", default=None, help="transition_history values (grid with --priors; default: "
-                    "the model's)")
+    ap.add_argument("--histories", default="1", help="transition_history values (grid with --priors; default 1, "
+                    "the last item alone: the commands of sessions 5 and 6 keep their numbers)")
     ap.add_argument("--decay", type=float, default=None, help="transition_decay (default: the model's)")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec architecture settings")
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.dataset, parse_overrides(args.set), args.checkpoint, args.run, args.cases,
                  [float(x) for x in args.bonuses.split(",")], args.train_full, (10, args.k),
                  [float(x) for x in args.priors.split(",")], args.transition_window,
-                 [int(x) for x in args.histories.split(",")] if args.histories else None, args.decay)
+                 [int(x) for x in args.histories.split(",")], args.decay)
     name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")

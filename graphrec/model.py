@@ -132,10 +132,16 @@ class Recommender(ABC):
         if meta.get("format_version") != FORMAT_VERSION:
             raise ArtifactError(f"{directory}: run format version {meta.get('format_version')}, "
                                 f"expected {FORMAT_VERSION}")
-        obj = cls(from_dict(cls.config_class, meta.get("config", {})))
+        obj = cls(from_dict(cls.config_class, cls._upgrade_config(dict(meta.get("config", {})))))
         obj.vocab_ = ItemVocab.load(directory / "vocab.npz")
         obj._load_state(directory)
         return obj
+
+    @classmethod
+    def _upgrade_config(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        """The saved config of an older version, with the settings added since filled so that the loaded model
+        behaves as it did when saved (not with today's defaults). Identity unless a model needs it."""
+        return saved
 
     def _save_state(self, directory: Path) -> None:
         """Write the fitted state into ``directory`` (arrays without pickle, torch state_dicts)."""

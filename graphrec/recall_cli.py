@@ -79,8 +79,11 @@ def _merged_recall(index: FaissIndex, model: Recommender, vectors: np.ndarray, s
     n, kk = len(vectors), min(k, model.num_items)
     out_i = np.full((n, kk), -1, dtype=np.int64)
     out_s = np.full((n, kk), -np.inf, dtype=np.float32)
+    order = np.argsort(e_rows, kind="stable")  # one pass over the extras, not one scan per history
+    e_items, e_vals = e_items[order], e_vals[order]
+    bounds = np.searchsorted(e_rows[order], np.arange(n + 1))
     for b in range(n):
-        sel = e_rows == b
+        sel = slice(bounds[b], bounds[b + 1])
         found = items[b][items[b] > 0]  # -1 pads a short answer
         cand, inverse = np.unique(np.concatenate([found, e_items[sel]]), return_inverse=True)
         bonus = np.zeros(len(cand), dtype=np.float64)

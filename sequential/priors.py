@@ -31,7 +31,7 @@ def transition_matrix(train: Sequences, window: int) -> sp.csr_matrix:
 
 
 def transition_bias(matrix: sp.csr_matrix, inputs: torch.Tensor, weight: float, history: int = 1,
-                    decay: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                    decay: float = 0.8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(row, item, bias)``: ``weight * log(1 + P(item | history) / EPS)`` for every item with ``P > 0``.
 
     ``inputs`` are left-padded histories ``[B, L]`` (0 = padding). ``P(item | history)`` mixes the transition rows
@@ -40,14 +40,14 @@ def transition_bias(matrix: sp.csr_matrix, inputs: torch.Tensor, weight: float, 
     """
     ids = inputs.numpy()
     history = max(1, min(int(history), ids.shape[1]))
-    mixed = None
-    norm = np.zeros(ids.shape[0])
-    for j in range(history):
-        col = ids[:, -1 - j]
-        part = matrix[col] * (decay ** j)  # row 0 (padding) is empty
-        mixed = part if mixed is None else mixed + part
-        norm += (decay ** j) * (col != 0)
-    sub = (sp.diags(1.0 / np.maximum(norm, 1e-300)) @ mixed).tocoo()
+    recent = ids[:, ::-1][:, :history]  # most recent first
+    rows = np.broadcast_to(np.arange(ids.shape[0])[:, None], recent.shape)
+    weights = np.broadcast_to(decay ** np.arange(history, dtype=np.float64), recent.shape)
+    real = recent != 0
+    # [B, num_items + 1] mixing weights (a repeated item's weights add up), rows normalised over real items
+    mix = sp.csr_matrix((weights[real], (rows[real], recent[real])), shape=(ids.shape[0], matrix.shape[0]))
+    norm = np.asarray(mix.sum(axis=1)).ravel()
+    sub = (sp.diags(1.0 / np.maximum(norm, 1e-300)) @ mix @ matrix).tocoo()
     bias = weight * np.log1p(sub.data.astype(np.float64) / EPS)
     return (torch.from_numpy(sub.row.astype(np.int64)), torch.from_numpy(sub.col.astype(np.int64)),
             torch.from_numpy(bias.astype(np.float32)))

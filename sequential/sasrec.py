@@ -138,7 +138,8 @@ class SASRec(Recommender):
         """What :meth:`score` adds to the dot product of :meth:`user_embeddings` and :meth:`item_embeddings`, as
         ``(row, item, value)`` triples (values of repeated pairs add up): ``repeat_bonus`` on each distinct item
         of the history the model reads (its last ``max_len``) and ``transition_prior`` on the successors of the
-        last item. Empty when both are 0. ``graphrec recall`` merges these items with the Faiss candidates."""
+        last ``transition_history`` items (within that window). Empty when both are 0. ``graphrec recall`` merges
+        these items with the Faiss candidates."""
         rows, items, values = self._extras(padded_histories(histories, self._net().max_len))
         return rows.numpy(), items.numpy(), values.numpy()
 
@@ -195,6 +196,14 @@ class SASRec(Recommender):
         if isinstance(enc, SideInfoEmbedding):
             meta["side_values"] = enc.value_counts()
         return meta
+
+    @classmethod
+    def _upgrade_config(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        if "transition_prior" not in saved:  # saved before the transition prior existed: no graph was kept
+            saved = {**saved, "transition_window": 0, "transition_prior": 0.0}
+        if "transition_history" not in saved:  # saved when the prior read the last item alone
+            saved = {**saved, "transition_history": 1}
+        return saved
 
     def _save_state(self, directory: Path) -> None:
         torch.save(self._net().state_dict(), directory / "model.pt")

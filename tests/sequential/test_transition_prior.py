@@ -41,7 +41,14 @@ def test_history_mixes_recent_rows_by_hand() -> None:
            (p[1] + 0.5 * p[4]) / 1.5]  # item 4 has no successors but keeps its weight: P is diluted
     np.testing.assert_allclose(got, 2.0 * np.log1p(np.array(mix) / EPS), rtol=1e-5)
     one = transition_bias(m, inputs, weight=2.0, history=1)
-    np.testing.assert_array_equal(one[1].numpy(), np.flatnonzero(p[[2, 2, 0, 1]].ravel()) % 5)
+    got1 = np.zeros((4, 5))
+    np.add.at(got1, (one[0].numpy(), one[1].numpy()), one[2].numpy())
+    np.testing.assert_allclose(got1, 2.0 * np.log1p(p[[2, 2, 0, 1]] / EPS), rtol=1e-5)
+    # a history longer than the input keeps every real item; decay 1 is their plain mean, repeats counted twice
+    wide = transition_bias(m, torch.tensor([[1, 2, 1]]), weight=1.0, history=50, decay=1.0)
+    got2 = np.zeros((1, 5))
+    np.add.at(got2, (wide[0].numpy(), wide[1].numpy()), wide[2].numpy())
+    np.testing.assert_allclose(got2[0], np.log1p((2 * p[1] + p[2]) / 3 / EPS), rtol=1e-5)
     with pytest.raises(ConfigError, match="transition_history must be >= 1"):
         SASRec(transition_history=0).config.validate()
     with pytest.raises(ConfigError, match="transition_decay in"):
@@ -100,6 +107,47 @@ def test_recall_from_the_index_ranks_as_score(small_split, tmp_path, prior) -> N
         model.config = replace(model.config, transition_prior=0.0)
         dot = _exact_recall(model, seqs, [",".join(hist)], 15)
         assert dot["item"].tolist() != got["item"].tolist()
+
+
+def test_runs_saved_before_the_history_prior_load_as_they_were(small_split, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    model = SASRec(**{**FAST, "epochs": 1}, transition_window=2, transition_prior=0.5,
+                   transition_history=1).fit(small_split)
+    model.save(tmp_path / "run")
+    hist = Sequences.from_lists([[3, 5, 9], [7]], num_items=small_split.num_items)
+    want = model.score(hist)
+    path = tmp_path / "run" / "config.json"
+    meta = json.loads(path.read_text())
+    for key in ("transition_history", "transition_decay"):  # a session-6 run: the prior read the last item
+        del meta["config"][key]
+    path.write_text(json.dumps(meta))
+    old = load_model(tmp_path / "run")
+    assert (old.config.transition_history, old.config.transition_prior) == (1, 0.5)
+    np.testing.assert_allclose(old.score(hist), want, rtol=1e-6)
+    for key in ("transition_window", "transition_prior"):  # older still: no prior, no graph
+        del meta["config"][key]
+    path.write_text(json.dumps(meta))
+    (tmp_path / "run" / "transitions.npz").unlink()
+    older = load_model(tmp_path / "run")
+    assert (older.config.transition_window, older.config.transition_prior) == (0, 0.0)
+    assert np.isfinite(older.score(hist)[:, 1:]).all()
+
+
+def test_batch_recall_ranks_each_history_as_score(small_split, tmp_path) -> None:  # noqa: ANN001
+    from graphrec.recall_cli import _exact_recall, run_recall
+
+    model = SASRec(**{**FAST, "epochs": 1}, transition_window=2, transition_prior=1.0).fit(small_split)
+    model.save(tmp_path / "run")
+    model.build_index().save(tmp_path / "run" / "index")
+    lists = [[3, 5, 9, 11, 2], [7], [4, 4, 8]]
+    lines = [",".join(str(x) for x in small_split.vocab.decode(h)) for h in lists]
+    batch = tmp_path / "histories.txt"
+    batch.write_text("\n".join(lines) + "\n")
+    got = run_recall(tmp_path / "run", [], None, batch, k=10)
+    want = _exact_recall(model, Sequences.from_lists(lists, num_items=small_split.num_items), lines, 10)
+    assert got["item"].tolist() == want["item"].tolist()
+    np.testing.assert_allclose(got["score"].to_numpy(), want["score"].to_numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_a_damaged_transition_graph_is_an_artifact_error(small_split, tmp_path) -> None:  # noqa: ANN001
