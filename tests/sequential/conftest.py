@@ -10,9 +10,6 @@ from graphrec.split import Split
 
 torch.set_num_threads(1)
 
-#: A tiny, fast configuration; tests override what they exercise.
-FAST = {"max_len": 20, "embedding_dim": 16, "num_blocks": 1, "num_heads": 1, "dropout": 0.1, "batch_size": 64,
-        "epochs": 2, "progress": False, "num_threads": 1, "lr": 3e-3}
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FAST
+from sasrec_fast import FAST
 
 from graphrec.embeddings import Embeddings
 from graphrec.errors import ConfigError

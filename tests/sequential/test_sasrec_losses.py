@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from sasrec_fast import FAST
 
 from graphrec.evaluate import evaluate
 from sequential.losses import full_softmax_loss, sampled_softmax_loss

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from sasrec_fast import FAST
 
 from graphrec import Sequences
 from sequential.network import IdEmbedding, SASRecNet

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import FAST
+from sasrec_fast import FAST
 
 from graphrec.errors import ConfigError
 from graphrec.model import load_model
