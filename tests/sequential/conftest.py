@@ -11,7 +11,6 @@ from graphrec.split import Split
 torch.set_num_threads(1)
 
 
-
 @pytest.fixture(scope="session")
 def small_split() -> Split:
     return graphrec.datasets.load("synthetic", num_users=300, num_items=120, num_categories=6, mean_length=15.0,
