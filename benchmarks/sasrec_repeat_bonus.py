@@ -9,7 +9,9 @@ checkpoint: its last epoch) or ``--run`` (a saved run directory). Every bonus is
 evaluator (full ranking; seen items excluded only where the dataset's protocol excludes them) on the chosen cases,
 split by whether the target is in the history (a repeat) or not. ``--priors`` adds a grid over
 ``transition_prior`` (the transition graph of ``--transition-window`` is built from the split's train sequences,
-as ``fit`` would). Writes ``sasrec_repeat_bonus_DATASET.{json,md}``.
+as ``fit`` would); ``--recency`` over ``repeat_recency`` (with ``--repeat-decay``) and ``--knn`` over
+``knn_prior`` (with ``--neighbors``; the neighbour base is the split's train sequences, as ``fit`` keeps it).
+Writes ``sasrec_repeat_bonus_DATASET.{json,md}``.
 
 On ``--cases test`` this is a sensitivity analysis of a knob that must be chosen on validation, not a model
 selection: the table says which cases were used.
@@ -37,12 +39,13 @@ from graphrec.evaluate import evaluate  # noqa: E402
 def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir: str | None, cases: str,
         bonuses: list[float], train_full: bool, ks: tuple[int, ...], priors: list[float] | None = None,
         transition_window: int = 3, histories: list[int] | None = None,
-        decay: float | None = None) -> dict[str, Any]:
+        decay: float | None = None, recencies: list[float] | None = None, repeat_decay: float = 0.5,
+        knns: list[float] | None = None, neighbors: list[int] | None = None) -> dict[str, Any]:
     import dataclasses
 
     from graphrec.model import load_model
     from graphrec.split import train_full_split
-    from sequential.priors import transition_matrix
+    from sequential.priors import sequence_matrix, transition_matrix
     from sequential.sasrec import SASRec
     from sequential.trainer import warm_start
 
@@ -65,17 +68,23 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     priors = priors or [0.0]
     if any(priors):
         rec.transitions_ = transition_matrix(split.train, transition_window)
+    recencies, knns, neighbors = recencies or [0.0], knns or [0.0], neighbors or [50]
+    if any(knns):
+        rec.sequences_ = sequence_matrix(split.train)
     rows = []
     histories = histories or [1]
     if decay is not None:
         rec.config = dataclasses.replace(rec.config, transition_decay=float(decay))
-    grid = [(b, w, h) for b in bonuses for w in priors for h in (histories if w else histories[:1])]
-    for b, w, h in grid:
+    grid = [(b, r, w, h, kw, kn) for b in bonuses for r in recencies for w in priors
+            for h in (histories if w else histories[:1]) for kw in knns for kn in (neighbors if kw else neighbors[:1])]
+    for b, r, w, h, kw, kn in grid:
         rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b), transition_prior=float(w),
                                          transition_window=transition_window if w else rec.config.transition_window,
-                                         transition_history=int(h))
+                                         transition_history=int(h), repeat_recency=float(r),
+                                         repeat_decay=float(repeat_decay), knn_prior=float(kw),
+                                         knn_neighbors=int(kn) if kw else rec.config.knn_neighbors)
         rec.config.validate()
-        row: dict[str, Any] = {"bonus": b, "prior": w, "history": h}
+        row: dict[str, Any] = {"bonus": b, "prior": w, "history": h, "recency": r, "knn": kw, "neighbors": kn}
         for part, mask in (("all", np.ones(len(targets), bool)), ("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
             if len(idx) == 0:  # e.g. no repeat targets where seen items are excluded
@@ -88,7 +97,7 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     return {"dataset": dataset, "cases": cases, "num_cases": len(targets),
             "repeat_share": round(float(repeat.mean()), 4), "checkpoint": checkpoint, "run": run_dir,
             "transition_window": transition_window if any(priors) else None,
-            "transition_decay": rec.config.transition_decay, "overrides": overrides,
+            "transition_decay": rec.config.transition_decay, "repeat_decay": repeat_decay, "overrides": overrides,
             "rows": rows, "machine": machine(), "command": command(), "uptime": uptime()}
 
 
@@ -107,12 +116,17 @@ def markdown(result: dict[str, Any], k: int) -> str:
                f"`{result['transition_decay']} ** age`)" if "transition_decay" in result else "")
         out += [f"`prior`: `transition_prior` over the transition graph of window {result['transition_window']}"
                 f"{mix}.", ""]
-    out += [f"| bonus | prior | history | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
-            "|---|---|---|---|---|---|---|---|"]
+    if any(r.get("recency") or r.get("knn") for r in result["rows"]):
+        out += [f"`recency`: `repeat_recency` (decay `{result.get('repeat_decay')}`); `knn`: `knn_prior` over the "
+                "train sequences, `k` of them (`knn_neighbors`).", ""]
+    out += [f"| bonus | recency | prior | history | knn | k | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | "
+            f"HR@{k} on new items |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         a, rep, new = r["all"], r["repeat"], r["new"]
         parts = [f"{100 * p[f'HR@{k}']:.2f}" if p else "-" for p in (rep, new)]
-        out.append(f"| {r['bonus']} | {r.get('prior', 0.0)} | {r.get('history', 1)} | {100 * a[f'HR@{k}']:.2f} | "
+        knn = r.get("knn", 0.0)
+        out.append(f"| {r['bonus']} | {r.get('recency', 0.0)} | {r.get('prior', 0.0)} | {r.get('history', 1)} | "
+                   f"{knn} | {r.get('neighbors') if knn else '-'} | {100 * a[f'HR@{k}']:.2f} | "
                    f"{100 * a[f'MRR@{k}']:.2f} | "
                    f"{a['NDCG@10']:.4f} | {parts[0]} | {parts[1]} |")
     return "\n".join(out) + "\n"
@@ -132,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--histories", default="1", help="transition_history values (grid with --priors; default 1, "
                     "the last item alone: the commands of sessions 5 and 6 keep their numbers)")
     ap.add_argument("--decay", type=float, default=None, help="transition_decay (default: the model's)")
+    ap.add_argument("--recency", default="0", help="repeat_recency values (grid)")
+    ap.add_argument("--repeat-decay", type=float, default=0.5, help="repeat_decay")
+    ap.add_argument("--knn", default="0", help="knn_prior values (grid)")
+    ap.add_argument("--neighbors", default="50", help="knn_neighbors values (grid with --knn)")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec architecture settings")
     ap.add_argument("--name", default=None, help="result file stem (default sasrec_repeat_bonus_DATASET)")
@@ -141,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.dataset, parse_overrides(args.set), args.checkpoint, args.run, args.cases,
                  [float(x) for x in args.bonuses.split(",")], args.train_full, (10, args.k),
                  [float(x) for x in args.priors.split(",")], args.transition_window,
-                 [int(x) for x in args.histories.split(",")], args.decay)
+                 [int(x) for x in args.histories.split(",")], args.decay,
+                 [float(x) for x in args.recency.split(",")], args.repeat_decay,
+                 [float(x) for x in args.knn.split(",")], [int(x) for x in args.neighbors.split(",")])
     name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")

@@ -32,7 +32,7 @@ from graphrec.training import set_seed
 from sequential.config import SASRecConfig
 from sequential.data import TrainData, padded_histories
 from sequential.network import IdEmbedding, SASRecNet, SideInfoEmbedding
-from sequential.priors import transition_bias, transition_matrix
+from sequential.priors import knn_bias, repeat_bias, sequence_matrix, transition_bias, transition_matrix
 from sequential.trainer import train_network
 
 __all__ = ["SASRec"]
@@ -60,6 +60,7 @@ class SASRec(Recommender):
         super().__init__(config, **kwargs)
         self.net_: SASRecNet | None = None
         self.transitions_: sp.csr_matrix | None = None
+        self.sequences_: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------------ training
     def fit(self, split: Split) -> SASRec:
@@ -69,6 +70,7 @@ class SASRec(Recommender):
         self.config = cfg = self.config.resolve(float(np.median(data.lengths)) if data.num_rows else 0.0)
         self.vocab_ = split.vocab
         self.transitions_ = transition_matrix(split.train, cfg.transition_window) if cfg.transition_window else None
+        self.sequences_ = sequence_matrix(split.train) if cfg.knn_neighbors else None
         set_seed(cfg.seed)
         self.net_ = self._build(self._item_encoder(split), split.num_items)
         if data.num_rows == 0:
@@ -119,7 +121,7 @@ class SASRec(Recommender):
     @torch.no_grad()
     def score(self, histories: Sequences) -> NDArray[np.float32]:
         """Scores ``float32[B, num_items + 1]`` (column 0 is ``-inf``): last hidden state · item table, plus the
-        terms of :meth:`score_extras` (``repeat_bonus``, ``transition_prior``)."""
+        terms of :meth:`score_extras` (``repeat_bonus``, ``repeat_recency``, ``transition_prior``, ``knn_prior``)."""
         net = self._net()
         was = net.training
         net.eval()
@@ -136,26 +138,28 @@ class SASRec(Recommender):
 
     def score_extras(self, histories: Sequences) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
         """What :meth:`score` adds to the dot product of :meth:`user_embeddings` and :meth:`item_embeddings`, as
-        ``(row, item, value)`` triples (values of repeated pairs add up): ``repeat_bonus`` on each distinct item
-        of the history the model reads (its last ``max_len``) and ``transition_prior`` on the successors of the
-        last ``transition_history`` items (within that window). Empty when both are 0. ``graphrec recall`` merges
-        these items with the Faiss candidates."""
+        ``(row, item, value)`` triples (values of repeated pairs add up): ``repeat_bonus`` (+ ``repeat_recency``)
+        on each distinct item of the history the model reads (its last ``max_len``), ``transition_prior`` on the
+        successors of the last ``transition_history`` items (within that window) and ``knn_prior`` on the items of
+        the neighbouring train sequences. Empty when all are 0. ``graphrec recall`` merges these items with the
+        Faiss candidates."""
         rows, items, values = self._extras(padded_histories(histories, self._net().max_len))
         return rows.numpy(), items.numpy(), values.numpy()
 
     def _extras(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        if self.config.repeat_bonus:
-            seen = torch.zeros(inputs.shape[0], self.num_items + 1, dtype=torch.bool)
-            seen[torch.arange(inputs.shape[0])[:, None].expand_as(inputs), inputs] = True
-            seen[:, 0] = False
-            r, i = seen.nonzero().unbind(1)
-            parts.append((r, i, torch.full((len(r),), float(self.config.repeat_bonus))))
-        if self.config.transition_prior:
+        cfg = self.config
+        if cfg.repeat_bonus or cfg.repeat_recency:
+            parts.append(repeat_bias(inputs, cfg.repeat_bonus, cfg.repeat_recency, cfg.repeat_decay))
+        if cfg.transition_prior:
             if self.transitions_ is None:
                 raise ConfigError("transition_prior needs the transition graph: fit with transition_window >= 1")
-            parts.append(transition_bias(self.transitions_, inputs, self.config.transition_prior,
-                                         self.config.transition_history, self.config.transition_decay))
+            parts.append(transition_bias(self.transitions_, inputs, cfg.transition_prior, cfg.transition_history,
+                                         cfg.transition_decay))
+        if cfg.knn_prior:
+            if self.sequences_ is None:
+                raise ConfigError("knn_prior needs the train sequences: fit with knn_neighbors >= 1")
+            parts.append(knn_bias(self.sequences_, inputs, cfg.knn_prior, cfg.knn_neighbors))
         if not parts:
             empty = torch.zeros(0, dtype=torch.long)
             return empty, empty, torch.zeros(0)
@@ -210,6 +214,8 @@ class SASRec(Recommender):
         write_json(directory / "network.json", self._network_meta())
         if self.transitions_ is not None:
             sp.save_npz(directory / "transitions.npz", self.transitions_)
+        if self.sequences_ is not None:
+            sp.save_npz(directory / "sequences.npz", self.sequences_)
 
     def _load_state(self, directory: Path) -> None:
         meta = read_json(directory / "network.json")
@@ -220,13 +226,18 @@ class SASRec(Recommender):
         self.net_ = self._build(self._encoder_from_state(meta, state), int(meta["num_items"]))
         self.net_.load_state_dict(state)
         self.net_.eval()
-        path = directory / "transitions.npz"
+        self.transitions_ = self._load_matrix(directory / "transitions.npz", self.num_items + 1)
+        self.sequences_ = self._load_matrix(directory / "sequences.npz", None)
+
+    def _load_matrix(self, path: Path, rows: int | None) -> sp.csr_matrix | None:
+        """A saved prior matrix (``None`` when absent) with ``num_items + 1`` columns and, if given, ``rows``."""
         try:
-            self.transitions_ = sp.csr_matrix(sp.load_npz(path)) if path.exists() else None
+            m = sp.csr_matrix(sp.load_npz(path)) if path.exists() else None
         except Exception as exc:
             raise ArtifactError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
-        if self.transitions_ is not None and self.transitions_.shape != (self.num_items + 1,) * 2:
-            raise ArtifactError(f"{path} holds a {self.transitions_.shape} matrix for {self.num_items} items")
+        if m is not None and (m.shape[1] != self.num_items + 1 or (rows is not None and m.shape[0] != rows)):
+            raise ArtifactError(f"{path} holds a {m.shape} matrix for {self.num_items} items")
+        return m
 
     def _encoder_from_state(self, meta: dict[str, Any], state: dict[str, torch.Tensor],
                             prefix: str = "item_encoder.") -> nn.Module:
