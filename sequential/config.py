@@ -75,14 +75,16 @@ class SASRecConfig:
             0.0692 -> 0.0715), and test on the refit models at ML-1M HR@10 / NDCG@10 0.3306 / 0.1965 (0.3267 /
             0.18995 with the last item alone, 0.3152 / 0.1820 without a prior) and Beauty 0.1121 / 0.0683 (0.1068 /
             0.0660, 0.1051 / 0.0633); see ``sequential/README.md``.
-        knn_neighbors: Keep the item sets of the train sequences at ``fit`` for ``knn_prior``, which reads the
-            this many most similar of them. 0: none kept. Default 0.
+        knn_neighbors: Keep the item sets of the train sequences at ``fit`` for ``knn_prior``, which reads this
+            many most similar of them. 0: none kept. Default 0.
         knn_prior: Score-level fusion with neighbouring train sequences (session-kNN, V-SKNN): ``score`` adds
             ``knn_prior * s(i) / max_j s(j)``, ``s(i)`` the summed similarity of the ``knn_neighbors`` train
             sequences most similar to the history that hold ``i`` (similarity: the shared items, each weighted
             by its position in the history, the last 1 and the first ``1 / n``). Inference only, like
             ``transition_prior``, and merged by ``graphrec recall`` the same way. Needs ``knn_neighbors >= 1``.
-            Must be >= 0. Default 0.
+            Must be >= 0. Default 0: on the validation cases of ML-1M and Beauty it changed NDCG@10 by less than
+            0.001; on Diginetica's (with ``repeat_recency``) it raised P@20 / MRR@20 from 49.37 / 18.18 to 50.46 /
+            18.28 at weight 16 and k 50 (``sequential/README.md``).
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
