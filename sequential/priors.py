@@ -8,9 +8,10 @@ rows of the last ``transition_history`` items with weights ``transition_decay **
 probability ``P + EPS`` up to a constant that does not change any ranking, and zero for items that never followed.
 
 The neighbour prior is session-kNN (V-SKNN of Ludewig and Jannach, 2018) over the binary item sets of the train
-sequences: a history's items weighted linearly by position (the most recent 1, the first ``1 / n``), its
-similarity to a train sequence the sum of the weights of their shared items, and an item's score the summed
-similarity of the ``k`` most similar sequences that hold it, divided by the history's highest item score.
+sequences: a history's clicks weighted linearly by position (the most recent 1, the first ``1 / n``; the weights
+of a repeated item add up), its similarity to a train sequence the sum of the weights of their shared items, and
+an item's score the summed similarity of the ``k`` most similar sequences that hold it, divided by the history's
+highest item score.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float,
     Ties between equally similar sequences go to the lower sequence index, so the result is deterministic."""
     row, item, age, length = _history_rows(inputs)
     n = inputs.shape[0]
-    q = sp.csr_matrix(((length[row] - age) / np.maximum(length[row], 1), (row, item)),
-                      shape=(n, sequences.shape[1]))  # position weights; a repeated item's weights add up
+    # position weights times n (integers, so equal similarities tie exactly; the final division by the row's peak
+    # removes the scale); a repeated item's weights add up
+    q = sp.csr_matrix(((length[row] - age).astype(np.float64), (row, item)), shape=(n, sequences.shape[1]))
     sim = (q @ sequences.T).tocoo()
     # keep the top ``neighbors`` similarities of each row: sort by (row, -sim, sequence), rank within the row
     order = np.lexsort((sim.col, -sim.data, sim.row))

@@ -47,6 +47,19 @@ def test_knn_scores_by_hand() -> None:
     # ties in similarity go to the lower sequence index: history [2] matches A and B equally
     tie = dense(knn_bias(seqs, torch.tensor([[2]]), weight=1.0, neighbors=1), (1, 6))
     np.testing.assert_allclose(tie[0], [0, 1, 1, 0, 0, 0])
+    # a repeated item's weights add up: history [1, 1, 2] weighs 1 by 1/3 + 2/3 = 1 and 2 by 1, so A (1 and 2)
+    # has similarity 2, C (1 and 4) 1 and B (2 and 3) 1: with k = 2 the tie between B and C goes to B
+    rep = dense(knn_bias(seqs, torch.tensor([[1, 1, 2]]), weight=1.0, neighbors=2), (1, 6))
+    np.testing.assert_allclose(rep[0], np.array([0, 2, 3, 1, 0, 0]) / 3, rtol=1e-6)
+
+
+def test_knn_ties_are_exact_for_fractional_position_weights() -> None:
+    # history 1..10: item 3 weighs 3/10, items 1 and 2 weigh 1/10 + 2/10, equal in exact arithmetic (0.3 vs
+    # 0.30000000000000004 in floats); the rule keeps the lower sequence index, here [3]
+    seqs = sequence_matrix(Sequences.from_lists([[3, 11], [1, 2, 12]], num_items=12))
+    got = dense(knn_bias(seqs, torch.arange(1, 11)[None, :], weight=1.0, neighbors=1), (1, 13))
+    np.testing.assert_allclose(got[0, [3, 11]], [1, 1])
+    assert not got[0, 12]
 
 
 def test_repeat_bias_by_hand() -> None:
@@ -77,6 +90,17 @@ def test_score_adds_both_priors_and_the_run_keeps_them(small_split, tmp_path) ->
     model.save(tmp_path / "run")
     assert (tmp_path / "run" / "sequences.npz").exists()
     np.testing.assert_allclose(load_model(tmp_path / "run").score(hist), fused, rtol=1e-6)
+    # a run saved before these settings existed loads with them off and scores as it did
+    import json
+
+    path = tmp_path / "run" / "config.json"
+    meta = json.loads(path.read_text())
+    for key in ("repeat_recency", "repeat_decay", "knn_neighbors", "knn_prior", "repeat_bonus"):
+        del meta["config"][key]
+    path.write_text(json.dumps(meta))
+    old = load_model(tmp_path / "run")
+    assert (old.config.knn_prior, old.config.repeat_recency, old.config.repeat_bonus) == (0.0, 0.0, 0.0)
+    np.testing.assert_allclose(old.score(hist), plain, rtol=1e-6)
     import scipy.sparse as sp
 
     sp.save_npz(tmp_path / "run" / "sequences.npz", sp.csr_matrix((3, 4), dtype=np.float32))
@@ -89,9 +113,9 @@ def test_knn_prior_errors(small_split) -> None:  # noqa: ANN001
         SASRec(knn_prior=1.0).config.validate()
     with pytest.raises(ConfigError, match="knn_neighbors and knn_prior must be"):
         SASRec(knn_neighbors=5, knn_prior=float("nan")).config.validate()
-    with pytest.raises(ConfigError, match="repeat_decay in"):
+    with pytest.raises(ConfigError, match=r"got 1.0, 1.5\)"):
         SASRec(repeat_recency=1.0, repeat_decay=1.5).config.validate()
-    with pytest.raises(ConfigError, match="repeat_recency must be"):
+    with pytest.raises(ConfigError, match=r"got -1.0, 0.5\)"):
         SASRec(repeat_recency=-1.0).config.validate()
     model = SASRec(**{**FAST, "epochs": 1}, transition_prior=0.0).fit(small_split)
     assert model.sequences_ is None
@@ -103,7 +127,7 @@ def test_knn_prior_errors(small_split) -> None:  # noqa: ANN001
 def test_recall_from_the_index_ranks_as_score_with_the_knn_prior(small_split, tmp_path) -> None:  # noqa: ANN001
     from graphrec.recall_cli import _exact_recall, run_recall
 
-    model = SASRec(**{**FAST, "epochs": 1}, knn_neighbors=4, knn_prior=3.0).fit(small_split)
+    model = SASRec(**{**FAST, "epochs": 1}, knn_neighbors=4, knn_prior=3.0, transition_prior=0.0).fit(small_split)
     model.save(tmp_path / "run")
     model.build_index().save(tmp_path / "run" / "index")
     hist = [str(x) for x in small_split.vocab.decode([3, 5, 9])]
