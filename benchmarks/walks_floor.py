@@ -20,7 +20,9 @@ gensim's ``seed`` are the seed index.
 
 Our rows are :func:`graphrec.bench.bench_model` (the code behind ``graphrec bench``) with each model's default
 config and query, ``seed`` = the seed index, single-threaded (``workers=1`` / ``num_threads=1``, which changes only
-thread scheduling, not the method).
+thread scheduling, not the method). ``--threads 2`` gives every tool, floor included, two threads (what each does
+by default on a 2-core machine) for the end-to-end time comparison; with more than one thread the skip-gram results
+are no longer reproducible from the seed.
 
 Protocol, the same for both: test metrics from a fit on train + validation (:func:`graphrec.split.refit_split`, as
 ``graphrec bench`` refits ``refit_on_full`` models; for walk models it is the same training data as
@@ -56,7 +58,7 @@ NAME = "walks_floor"
 METHODS = ("floor", "deepwalk", "node2vec", "eges")
 FLOOR_LABEL = "floor: PecanPy 10x40 + gensim"
 ISSUE_FLOOR = {"beauty": (0.0667, 0.0409), "lastfm": (0.0532, 0.0335)}  # measured once, one seed (issue 5)
-ONE_THREAD = {"deepwalk": {"workers": 1}, "node2vec": {"workers": 1}, "eges": {"num_threads": 1}}
+THREAD_KEY = {"deepwalk": "workers", "node2vec": "workers", "eges": "num_threads"}
 KEYS = ("HR@10", "NDCG@10")
 log = logging.getLogger("walks_floor")
 
@@ -67,7 +69,7 @@ def walker(a: argparse.Namespace) -> None:
     from pecanpy import pecanpy
 
     t0 = time.perf_counter()
-    g = pecanpy.SparseOTF(p=1, q=1, workers=1, verbose=False, random_state=a.seed)
+    g = pecanpy.SparseOTF(p=1, q=1, workers=a.threads, verbose=False, random_state=a.seed)
     g.read_edg(a.edges, weighted=True, directed=False)
     walks = g.simulate_walks(num_walks=a.num_walks, walk_length=a.walk_length)
     with open(a.walks, "w") as fh:
@@ -103,17 +105,18 @@ def floor_fit(split: Any, seed: int, py: Path, a: argparse.Namespace) -> tuple[A
             for s, d, w in zip(src[keep].tolist(), graph.indices[keep].tolist(), graph.weights[keep].tolist(),
                                strict=True):
                 fh.write(f"{s}\t{d}\t{w:g}\n")
-        env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+        threads = str(a.threads)
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "OMP_WAIT_POLICY": "PASSIVE"}
         res = subprocess.run([str(py), __file__, "--walker", "--edges", str(edges), "--walks", str(walks_path),
                               "--seed", str(seed), "--num-walks", str(a.num_walks), "--walk-length",
-                              str(a.walk_length)], capture_output=True, text=True, env=env)
+                              str(a.walk_length), "--threads", threads], capture_output=True, text=True, env=env)
         if res.returncode != 0:
             raise RuntimeError(f"PecanPy walker failed: {res.stderr.strip()[-2000:]}")
         info = json.loads(res.stdout.strip().splitlines()[-1])
         walks = [line.split() for line in walks_path.read_text().splitlines()]
     t1 = time.perf_counter()
-    w2v = Word2Vec(sentences=walks, vector_size=64, window=5, sg=1, negative=5, epochs=5, min_count=1, workers=1,
-                   seed=seed)
+    w2v = Word2Vec(sentences=walks, vector_size=64, window=5, sg=1, negative=5, epochs=5, min_count=1,
+                   workers=a.threads, seed=seed)
     t2 = time.perf_counter()
     vectors = np.zeros((graph.num_nodes, 64), dtype=np.float32)
     known = np.zeros(graph.num_nodes, dtype=bool)
@@ -146,10 +149,10 @@ def run_fit(method: str, fit: str, split: Any, seed: int, py: Path, a: argparse.
         row.update(info, query="last", config={"pecanpy": "SparseOTF p=1 q=1", "num_walks": a.num_walks,
                                                 "walk_length": a.walk_length, "sg": 1, "vector_size": 64,
                                                 "window": 5, "epochs": 5, "negative": 5, "min_count": 1,
-                                                "workers": 1, "seed": seed})
+                                                "workers": a.threads, "seed": seed})
     else:
         # bench_model without its own refit: fitted on exactly fit_split, scored on valid and test
-        out = bench_model(method, fit_split, seed=seed, config=ONE_THREAD[method], refit=False)
+        out = bench_model(method, fit_split, seed=seed, config={THREAD_KEY[method]: a.threads}, refit=False)
         test = {k: v for k, v in out.items() if k in KEYS or "@" in k}
         valid = out["valid"] if fit == "train" else {}
         cfg = out["config"]
@@ -197,7 +200,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    m = meta["machine"]
+    m, t = meta["machine"], meta.get("threads", 1)
     lines = ["# Walk models against the PecanPy + gensim floor, over seeds", "",
              "Commands, in order (each later one `--resume`s the earlier; `--note` texts are in Notes):  ",
              *[f"`{re.sub(r' --note .*?(?= --note |$)', ' --note ...', c)}`  " for c in meta["commands"]],
@@ -207,14 +210,16 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str
              + f"; PecanPy venv: {', '.join(f'{k} {v}' for k, v in meta['pecanpy_versions'].items())}  ",
              f"Load (`uptime`) at the start: {meta['uptime_start']}  ",
              f"Load (`uptime`) at the end: {meta['uptime_end']}", "",
-             "**floor**: PecanPy SparseOTF DeepWalk walks (p = q = 1, 10 walks x 40 steps, weighted, 1 worker; "
+             f"**floor**: PecanPy SparseOTF DeepWalk walks (p = q = 1, 10 walks x 40 steps, weighted, {t} worker(s); "
              "`random_state` = seed) on the train co-occurrence graph (window 3, count weights, undirected: the "
              "graph our DeepWalk walks), gensim `Word2Vec` skip-gram (sg=1, dim 64, window 5, 5 epochs, negative 5, "
-             "min_count 1, sample 1e-3 and the other gensim defaults, workers 1, `seed` = seed); query = the last "
-             "item, cosine. **deepwalk / node2vec / eges**: `graphrec.bench.bench_model` with the default config "
-             "and query, `seed` = seed, one thread. Test: fitted on train + validation (as `graphrec bench` refits "
-             "walk models), scored on the test cases; valid: fitted on train, scored on the validation cases. Full "
-             "ranking, seen items excluded. Mean ± sample sd over the seeds.", ""]
+             f"min_count 1, sample 1e-3 and the other gensim defaults, workers {t}, `seed` = seed); query = the "
+             "last item, cosine. **deepwalk / node2vec / eges**: `graphrec.bench.bench_model` with the default "
+             f"config and query, `seed` = seed, {t} thread(s)"
+             + ("" if t == 1 else " (with more than one thread gensim's and EGES's results are not reproducible "
+                "from the seed)") + ". Test: fitted on train + validation (as `graphrec "
+             "bench` refits walk models), scored on the test cases; valid: fitted on train, scored on the "
+             "validation cases. Full ranking, seen items excluded. Mean ± sample sd over the seeds.", ""]
     for ds, res in summary.items():
         issue = ISSUE_FLOOR.get(ds)
         lines += [f"## {ds}", ""]
@@ -281,7 +286,7 @@ def run(a: argparse.Namespace) -> None:
     from graphrec import datasets
     from graphrec.training import set_threads
 
-    set_threads(1)
+    set_threads(a.threads)
     out = RESULTS / a.name
     py = ensure_venv("pecanpy")
     if py is None:
@@ -289,7 +294,9 @@ def run(a: argparse.Namespace) -> None:
     old = json.loads(out.with_suffix(".json").read_text()) if a.resume and out.with_suffix(".json").exists() else {}
     rows: list[dict[str, Any]] = old.get("rows", [])
     commands = [*old.get("meta", {}).get("commands", []), command()]
-    meta = {"command": " ; ".join(commands), "commands": commands,
+    if old and old["meta"].get("threads", 1) != a.threads:
+        raise SystemExit(f"{out}.json was run with --threads {old['meta'].get('threads', 1)}: use another --name")
+    meta = {"threads": a.threads, "command": " ; ".join(commands), "commands": commands,
             "uptime_start": old.get("meta", {}).get("uptime_start", uptime()),
             "pecanpy_versions": versions(py, ["pecanpy", "numpy", "numba", "gensim"]),
             "notes": [*old.get("meta", {}).get("notes", []), *a.note]}
@@ -326,6 +333,8 @@ def main() -> None:
     ap.add_argument("--no-valid", default="", help="datasets without the validation fits (comma-separated)")
     ap.add_argument("--num-walks", type=int, default=10)
     ap.add_argument("--walk-length", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=1, help="PecanPy workers, gensim workers and our models' threads "
+                    "(default 1; 2 is what each tool does by default on this 2-core machine)")
     ap.add_argument("--name", default=NAME)
     ap.add_argument("--resume", action="store_true", help="skip the fits already in NAME.json")
     ap.add_argument("--note", action="append", default=[], help="a line for the Notes section of the table")
@@ -335,6 +344,8 @@ def main() -> None:
     ap.add_argument("--walks", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.threads < 1:
+        ap.error(f"--threads must be >= 1 (got {a.threads})")
     if a.walker:
         walker(a)
         return
