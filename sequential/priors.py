@@ -37,6 +37,15 @@ def transition_matrix(train: Sequences, window: int) -> sp.csr_matrix:
     return sp.csr_matrix(m, dtype=np.float32)
 
 
+def _history_rows(inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, item, age, length)`` of every real position of left-padded ``inputs`` (age 0 = the most recent)."""
+    ids = inputs.numpy()
+    real = ids != 0
+    length = real.sum(axis=1)
+    row, col = np.nonzero(real)
+    return row, ids[row, col].astype(np.int64), (ids.shape[1] - 1 - col).astype(np.int64), length
+
+
 def transition_bias(matrix: sp.csr_matrix, inputs: torch.Tensor, weight: float, history: int = 1,
                     decay: float = 0.8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(row, item, bias)``: ``weight * log(1 + P(item | history) / EPS)`` for every item with ``P > 0``.
@@ -45,14 +54,11 @@ def transition_bias(matrix: sp.csr_matrix, inputs: torch.Tensor, weight: float, 
     of the last ``history`` items, the ``j``-th most recent weighted ``decay ** (j - 1)`` and the weights of each
     row's real (non-padding) items normalised to 1; ``history=1`` is ``P(item | last item)``.
     """
-    ids = inputs.numpy()
-    history = max(1, min(int(history), ids.shape[1]))
-    recent = ids[:, ::-1][:, :history]  # most recent first
-    rows = np.broadcast_to(np.arange(ids.shape[0])[:, None], recent.shape)
-    weights = np.broadcast_to(decay ** np.arange(history, dtype=np.float64), recent.shape)
-    real = recent != 0
+    row, item, age, _ = _history_rows(inputs)
+    keep = age < max(1, int(history))
     # [B, num_items + 1] mixing weights (a repeated item's weights add up), rows normalised over real items
-    mix = sp.csr_matrix((weights[real], (rows[real], recent[real])), shape=(ids.shape[0], matrix.shape[0]))
+    mix = sp.csr_matrix((decay ** age[keep].astype(np.float64), (row[keep], item[keep])),
+                        shape=(inputs.shape[0], matrix.shape[0]))
     norm = np.asarray(mix.sum(axis=1)).ravel()
     sub = (sp.diags(1.0 / np.maximum(norm, 1e-300)) @ mix @ matrix).tocoo()
     bias = weight * np.log1p(sub.data.astype(np.float64) / EPS)
@@ -69,15 +75,6 @@ def sequence_matrix(train: Sequences) -> sp.csr_matrix:
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
-
-
-def _history_rows(inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(row, item, age, length)`` of every real position of left-padded ``inputs`` (age 0 = the most recent)."""
-    ids = inputs.numpy()
-    real = ids != 0
-    length = real.sum(axis=1)
-    row, col = np.nonzero(real)
-    return row, ids[row, col].astype(np.int64), (ids.shape[1] - 1 - col).astype(np.int64), length
 
 
 def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float,
