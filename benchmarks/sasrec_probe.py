@@ -41,6 +41,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     from graphrec.training import set_seed, set_threads
     from sequential.data import TrainData
     from sequential.losses import SequenceLoss
+    from sequential.priors import sequence_matrix, transition_matrix
     from sequential.sasrec import SASRec
     from sequential.trainer import _Step, _step, epoch_batches, make_optimizer, set_scheduled_lr
 
@@ -50,6 +51,9 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     data = TrainData(split.train, cfg.max_len, cfg.next_n)
     rec.config = cfg = cfg.resolve(float(np.median(data.lengths)))
     rec.vocab_ = split.vocab
+    # the inference-time priors the config asks for, built as SASRec.fit builds them
+    rec.transitions_ = transition_matrix(split.train, cfg.transition_window) if cfg.transition_window else None
+    rec.sequences_ = sequence_matrix(split.train) if cfg.knn_neighbors else None
     set_threads(cfg.num_threads)
     set_seed(cfg.seed)
     net = rec.net_ = rec._build(rec._item_encoder(split), split.num_items)
