@@ -43,18 +43,21 @@ class DeepWalkConfig:
 
     Attributes:
         embedding_dim: Vector size. Default 64.
-        num_walks: Walks per node with outgoing edges. Default 5 (with ``window_size`` 10 and ``epochs`` 10: see
+        num_walks: Walks per node with outgoing edges. Default 5 (with ``window_size`` 10 and ``epochs`` 8: see
             ``epochs``).
         walk_length: Nodes per walk. Default 40.
         window_size: Skip-gram context window. Default 10.
-        epochs: Skip-gram passes over the walks. Default 10. The three defaults were chosen together on the
-            validation splits (``benchmarks/results/walks_sweep.md``, DeepWalk, 2 seeds, NDCG@10): 5 walks x
-            window 10 x 10 epochs gave Beauty 0.0525 and LastFM 0.0309 against 0.0493 and 0.0304 for the former
-            10 x 5 x 5 (the floor pipeline's), at about 1.8x its skip-gram work. Window 10 alone (Beauty 0.0541,
-            LastFM 0.0287) and 10 epochs alone (0.0529, 0.0302) each lost on one dataset; 10 walks x window 10 x
-            10 epochs won on both (0.0544, 0.0326) at 3.6x the work. Lower ``ns_exponent`` (0, -0.5) lost on both;
-            on Beauty so did 3 negatives (0.0503), stronger down-sampling (``sample`` 4e-5: 0.0500, 2e-5: 0.0479)
-            and fewer walks over more epochs at equal work (2 walks x 25 epochs: 0.0492, one seed).
+        epochs: Skip-gram passes over the walks. Default 8. The walk and skip-gram defaults were chosen together on
+            the validation splits (``benchmarks/results/walks_sweep.md``, DeepWalk, 2 seeds, NDCG@10), with the
+            end-to-end time of the PecanPy + gensim pipeline as the budget: 5 walks x window 10 x 8 epochs over the
+            ``inverse_distance`` graph gave Beauty 0.0537 and LastFM 0.0297 (the floor pipeline: 0.0485 and 0.0262),
+            at 0.8x the skip-gram work of session 4's 10 epochs over the ``count`` graph (0.0525, 0.0309), which took
+            as long as the floor. Cheaper settings lost on Beauty: 6 epochs 0.0519 (``count`` graph 0.0507), 3
+            walks 0.0485, 3 negatives 0.0503; the floor's skip-gram settings in this pipeline (10 walks x window 5
+            x 5 epochs) gave 0.0493 and 0.0304.
+            Window 10 alone (Beauty 0.0541, LastFM 0.0287) and 10 epochs alone (0.0529, 0.0302) each lost on one
+            dataset. Lower ``ns_exponent`` (0, -0.5) lost on both; on Beauty so did stronger down-sampling
+            (``sample`` 4e-5: 0.0500, 2e-5: 0.0479) and graph window 2 (0.0510 at 6 epochs).
         num_negatives: Negative samples per positive pair. Default 5.
         ns_exponent: Unigram exponent of the negative distribution. Default 0.75.
         sample: Down-sampling threshold of frequent nodes (0 = off). Default None = ``min(1e-3, 1 / n)`` for
@@ -65,7 +68,9 @@ class DeepWalkConfig:
         alpha: Initial learning rate (linear decay to ``min_alpha``). Default 0.025.
         min_alpha: Final learning rate. Default 1e-4.
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
-        graph_weighting: ``count`` or ``inverse_distance`` edge weights. Default ``count``.
+        graph_weighting: ``count`` or ``inverse_distance`` edge weights of the train graph (a pair ``d`` positions
+            apart within ``graph_window`` adds 1 or ``1 / d``). Default ``inverse_distance`` (validation NDCG@10
+            at 6 epochs: Beauty 0.0519 against 0.0507 with ``count``, LastFM 0.0294 against 0.0292; see ``epochs``).
         graph_directed: Directed (transition) graph instead of undirected co-occurrence. Default False.
         graph_pop_exponent: Damp popular items in the walks: edge ``i - j`` weighs ``w_ij / (d_i d_j) ** a`` for
             weighted degrees ``d`` (0.5: cosine-normalised co-occurrence; a walk from ``i`` then steps to ``j``
@@ -94,14 +99,14 @@ class DeepWalkConfig:
     num_walks: int = 5
     walk_length: int = 40
     window_size: int = 10
-    epochs: int = 10
+    epochs: int = 8
     num_negatives: int = 5
     ns_exponent: float = 0.75
     sample: float | None = None
     alpha: float = 0.025
     min_alpha: float = 1e-4
     graph_window: int = 3
-    graph_weighting: Literal["count", "inverse_distance"] = "count"
+    graph_weighting: Literal["count", "inverse_distance"] = "inverse_distance"
     graph_directed: bool = False
     graph_pop_exponent: float = 0.0
     workers: int | None = None
