@@ -152,7 +152,8 @@ def run_fit(method: str, fit: str, split: Any, seed: int, py: Path, a: argparse.
                                                 "workers": a.threads, "seed": seed})
     else:
         # bench_model without its own refit: fitted on exactly fit_split, scored on valid and test
-        out = bench_model(method, fit_split, seed=seed, config={THREAD_KEY[method]: a.threads}, refit=False)
+        config = {**a.overrides.get(method, {}), THREAD_KEY[method]: a.threads}
+        out = bench_model(method, fit_split, seed=seed, config=config, refit=False)
         test = {k: v for k, v in out.items() if k in KEYS or "@" in k}
         valid = out["valid"] if fit == "train" else {}
         cfg = out["config"]
@@ -215,7 +216,8 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str
              "graph our DeepWalk walks), gensim `Word2Vec` skip-gram (sg=1, dim 64, window 5, 5 epochs, negative 5, "
              f"min_count 1, sample 1e-3 and the other gensim defaults, workers {t}, `seed` = seed); query = the "
              "last item, cosine. **deepwalk / node2vec / eges**: `graphrec.bench.bench_model` with the default "
-             f"config and query, `seed` = seed, {t} thread(s)"
+             f"config and query" + (f" except {', '.join(f'`{x}`' for x in meta['sets'])}" if meta.get("sets")
+                                    else "") + f", `seed` = seed, {t} thread(s)"
              + ("" if t == 1 else " (with more than one thread gensim's and EGES's results are not reproducible "
                 "from the seed)") + ". Test: fitted on train + validation (as `graphrec "
              "bench` refits walk models), scored on the test cases; valid: fitted on train, scored on the "
@@ -288,6 +290,10 @@ def run(a: argparse.Namespace) -> None:
 
     set_threads(a.threads)
     out = RESULTS / a.name
+    if old_sets := (json.loads(out.with_suffix(".json").read_text())["meta"].get("sets", [])
+                    if a.resume and out.with_suffix(".json").exists() else a.set):
+        if sorted(old_sets) != sorted(a.set):
+            raise SystemExit(f"{out}.json was run with --set {old_sets}: use another --name")
     py = ensure_venv("pecanpy")
     if py is None:
         raise SystemExit("PecanPy did not install into benchmarks/.venvs/pecanpy")
@@ -296,7 +302,7 @@ def run(a: argparse.Namespace) -> None:
     commands = [*old.get("meta", {}).get("commands", []), command()]
     if old and old["meta"].get("threads", 1) != a.threads:
         raise SystemExit(f"{out}.json was run with --threads {old['meta'].get('threads', 1)}: use another --name")
-    meta = {"threads": a.threads, "command": " ; ".join(commands), "commands": commands,
+    meta = {"threads": a.threads, "sets": a.set, "command": " ; ".join(commands), "commands": commands,
             "uptime_start": old.get("meta", {}).get("uptime_start", uptime()),
             "pecanpy_versions": versions(py, ["pecanpy", "numpy", "numba", "gensim"]),
             "notes": [*old.get("meta", {}).get("notes", []), *a.note]}
@@ -338,6 +344,9 @@ def main() -> None:
     ap.add_argument("--name", default=NAME)
     ap.add_argument("--resume", action="store_true", help="skip the fits already in NAME.json")
     ap.add_argument("--note", action="append", default=[], help="a line for the Notes section of the table")
+    ap.add_argument("--set", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                    help="a non-default setting of one of our models, e.g. deepwalk.epochs=6 (recorded in the JSON "
+                    "and the table; use a new --name)")
     ap.add_argument("--lock", default="/tmp/graphrec_timing.lock", help="wait for this flock before every fit")
     ap.add_argument("--walker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--edges", help=argparse.SUPPRESS)
@@ -349,6 +358,12 @@ def main() -> None:
     if a.walker:
         walker(a)
         return
+    from graphrec.config import parse_overrides
+
+    a.overrides = parse_overrides(a.set)
+    bad = sorted(m for m, v in a.overrides.items() if m not in THREAD_KEY or not isinstance(v, dict))
+    if bad:
+        ap.error(f"--set takes METHOD.KEY=VALUE for METHOD in {sorted(THREAD_KEY)} (got {bad})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run(a)
 
