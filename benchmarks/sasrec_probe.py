@@ -85,6 +85,27 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     return rows
 
 
+SCORING = ("repeat_bonus", "repeat_recency", "transition_prior", "transition_history", "knn_prior", "knn_neighbors")
+
+
+def scoring(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The inference-time prior settings a probe's evaluation used (its config's, defaults included)."""
+    from sequential.sasrec import SASRec
+
+    cfg = from_dict(SASRec.config_class, {"progress": False, **overrides})
+    return {k: getattr(cfg, k) for k in SCORING}
+
+
+def _scoring_label(line: dict[str, Any]) -> str:
+    if "scoring" not in line:  # probes run before the priors existed (session 4): the dot product alone
+        return "none"
+    s = line["scoring"]
+    active = [f"{k}={s[k]}" for k in ("repeat_bonus", "repeat_recency", "knn_prior") if s.get(k)]
+    if s.get("transition_prior"):
+        active.append(f"transition_prior={s['transition_prior']} (history {s.get('transition_history')})")
+    return " ".join(active) or "none"
+
+
 def _f4(x: float | None) -> str:
     return "" if x is None else f"{x:.4f}"
 
@@ -101,12 +122,15 @@ def render(file: str) -> Path:
            f"Machine: {head['machine']['cpu']}, {head['machine']['cores']} cores; "
            f"versions: {', '.join(f'{a} {b}' for a, b in head['machine']['versions'].items())}; "
            f"commit {head['machine']['git_commit']}", "",
-           f"| name | settings | steps | epochs | loss | HR@{k} | MRR@{k} | NDCG@10 | train s | 1-min load |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "`scoring`: the inference-time priors added to the dot product when the probe was evaluated (none before "
+           "they existed), so rows compare within equal scoring only.", "",
+           f"| name | settings | scoring | steps | epochs | loss | HR@{k} | MRR@{k} | NDCG@10 | train s | 1-min load |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for line in lines:
         sets = " ".join(f"{a}={b}" for a, b in line["overrides"].items() if a not in ("num_threads", "progress"))
         for r in line["rows"]:
-            out.append(f"| {line['name']} | {sets} | {r['steps']} | {r['epochs']} | {r['loss']} | "
+            out.append(f"| {line['name']} | {sets} | {_scoring_label(line)} | {r['steps']} | {r['epochs']} | "
+                       f"{r['loss']} | "
                        f"{100 * r[f'HR@{k}']:.2f} | {100 * r[f'MRR@{k}']:.2f} | {_f4(r.get('NDCG@10'))} | "
                        f"{r['train_s']} | {r.get('load1', '')} |")
     out += ["", "Commands (one per row group):", ""] + [f"`{line['command']}`  " for line in lines]
@@ -130,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.render:
         overrides = parse_overrides(args.set)
         rows = probe(args.dataset, args.steps, overrides, args.cases, args.k)
-        line = {"name": args.name, "dataset": args.dataset, "overrides": overrides, "rows": rows, "cases": args.cases,
+        line = {"name": args.name, "dataset": args.dataset, "overrides": overrides, "rows": rows,
+                "scoring": scoring(overrides), "cases": args.cases,
                 "metric_k": args.k, "machine": machine(),
                 "command": "python benchmarks/sasrec_probe.py " + " ".join(sys.argv[1:] if argv is None else argv)}
         with open(RESULTS / f"{file}.jsonl", "a", encoding="utf-8") as f:
