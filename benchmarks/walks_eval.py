@@ -140,9 +140,12 @@ def _write_recall(out: Path, rows: list[dict[str, Any]], started: str) -> None:
 def merge(a: argparse.Namespace) -> None:
     """One recall table from several partial runs (e.g. models run as parallel jobs); rows keep their commands."""
     rows, loads = [], []
-    for name in a.inputs.split(","):
+    for spec in a.inputs.split(","):
+        name, _, keep = spec.partition(":")  # NAME:model+model keeps those models' rows of NAME only
+        models = set(keep.split("+")) if keep else None
         part = json.loads((RESULTS / name).with_suffix(".json").read_text())
-        rows += [{**r, "command": r.get("command", part["meta"]["command"])} for r in part["rows"]]
+        rows += [{**r, "command": r.get("command", part["meta"]["command"])} for r in part["rows"]
+                 if models is None or r["model"] in models]
         loads.append(f"{part['meta']['command']} -> end: {part['meta']['uptime']}")
     order = {d: i for i, d in enumerate(a.datasets.split(","))}
     rows.sort(key=lambda r: order.get(r["dataset"], len(order)))
@@ -265,7 +268,8 @@ def main() -> None:
     r.add_argument("--resume", action="store_true", help="keep the rows already in NAME.json")
     r.add_argument("--seed", type=int, default=0)
     m = sub.add_parser("merge")
-    m.add_argument("--inputs", required=True, help="comma-separated result names, e.g. walks_recall_a,walks_recall_b")
+    m.add_argument("--inputs", required=True, help="comma-separated result names, e.g. walks_recall_a,walks_recall_b; "
+                   "NAME:eges+ges takes only those models' rows from NAME")
     m.add_argument("--name", default="walks_recall")
     m.add_argument("--datasets", default="ml-1m,beauty,lastfm,diginetica", help="table order")
     lp = sub.add_parser("linkpred")
