@@ -34,14 +34,17 @@ from graphrec import datasets  # noqa: E402
 from graphrec.config import from_dict, parse_overrides  # noqa: E402
 from graphrec.evaluate import evaluate  # noqa: E402
 
+SCORING = ("repeat_bonus", "repeat_recency", "transition_prior", "transition_history", "knn_prior", "knn_neighbors")
 
-def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metric_k: int) -> list[dict[str, Any]]:
+
+def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int,
+          metric_k: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows at half and all of ``steps``, and the inference-time prior settings they were scored with."""
     import torch
 
     from graphrec.training import set_seed, set_threads
     from sequential.data import TrainData
     from sequential.losses import SequenceLoss
-    from sequential.priors import sequence_matrix, transition_matrix
     from sequential.sasrec import SASRec
     from sequential.trainer import _Step, _step, epoch_batches, make_optimizer, set_scheduled_lr
 
@@ -51,9 +54,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
     data = TrainData(split.train, cfg.max_len, cfg.next_n)
     rec.config = cfg = cfg.resolve(float(np.median(data.lengths)))
     rec.vocab_ = split.vocab
-    # the inference-time priors the config asks for, built as SASRec.fit builds them
-    rec.transitions_ = transition_matrix(split.train, cfg.transition_window) if cfg.transition_window else None
-    rec.sequences_ = sequence_matrix(split.train) if cfg.knn_neighbors else None
+    rec.fit_priors(split.train)  # what the configured inference-time priors read, as fit builds it
     set_threads(cfg.num_threads)
     set_seed(cfg.seed)
     net = rec.net_ = rec._build(rec._item_encoder(split), split.num_items)
@@ -82,18 +83,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
             if done >= steps:
                 break
         epoch += 1
-    return rows
-
-
-SCORING = ("repeat_bonus", "repeat_recency", "transition_prior", "transition_history", "knn_prior", "knn_neighbors")
-
-
-def scoring(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The inference-time prior settings a probe's evaluation used (its config's, defaults included)."""
-    from sequential.sasrec import SASRec
-
-    cfg = from_dict(SASRec.config_class, {"progress": False, **overrides})
-    return {k: getattr(cfg, k) for k in SCORING}
+    return rows, {k: getattr(cfg, k) for k in SCORING}
 
 
 def _scoring_label(line: dict[str, Any]) -> str:
@@ -153,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     file = args.file or f"sasrec_probe_{args.dataset}"
     if not args.render:
         overrides = parse_overrides(args.set)
-        rows = probe(args.dataset, args.steps, overrides, args.cases, args.k)
+        rows, scoring = probe(args.dataset, args.steps, overrides, args.cases, args.k)
         line = {"name": args.name, "dataset": args.dataset, "overrides": overrides, "rows": rows,
-                "scoring": scoring(overrides), "cases": args.cases,
+                "scoring": scoring, "cases": args.cases,
                 "metric_k": args.k, "machine": machine(),
                 "command": "python benchmarks/sasrec_probe.py " + " ".join(sys.argv[1:] if argv is None else argv)}
         with open(RESULTS / f"{file}.jsonl", "a", encoding="utf-8") as f:

@@ -290,10 +290,6 @@ def run(a: argparse.Namespace) -> None:
 
     set_threads(a.threads)
     out = RESULTS / a.name
-    if old_sets := (json.loads(out.with_suffix(".json").read_text())["meta"].get("sets", [])
-                    if a.resume and out.with_suffix(".json").exists() else a.set):
-        if sorted(old_sets) != sorted(a.set):
-            raise SystemExit(f"{out}.json was run with --set {old_sets}: use another --name")
     py = ensure_venv("pecanpy")
     if py is None:
         raise SystemExit("PecanPy did not install into benchmarks/.venvs/pecanpy")
@@ -302,6 +298,8 @@ def run(a: argparse.Namespace) -> None:
     commands = [*old.get("meta", {}).get("commands", []), command()]
     if old and old["meta"].get("threads", 1) != a.threads:
         raise SystemExit(f"{out}.json was run with --threads {old['meta'].get('threads', 1)}: use another --name")
+    if old and sorted(old["meta"].get("sets", [])) != sorted(a.set):
+        raise SystemExit(f"{out}.json was run with --set {old['meta'].get('sets', [])}: use another --name")
     meta = {"threads": a.threads, "sets": a.set, "command": " ; ".join(commands), "commands": commands,
             "uptime_start": old.get("meta", {}).get("uptime_start", uptime()),
             "pecanpy_versions": versions(py, ["pecanpy", "numpy", "numba", "gensim"]),

@@ -69,8 +69,7 @@ class SASRec(Recommender):
         data = TrainData(split.train, self.config.max_len, self.config.next_n)
         self.config = cfg = self.config.resolve(float(np.median(data.lengths)) if data.num_rows else 0.0)
         self.vocab_ = split.vocab
-        self.transitions_ = transition_matrix(split.train, cfg.transition_window) if cfg.transition_window else None
-        self.sequences_ = sequence_matrix(split.train) if cfg.knn_neighbors else None
+        self.fit_priors(split.train)
         set_seed(cfg.seed)
         self.net_ = self._build(self._item_encoder(split), split.num_items)
         if data.num_rows == 0:
@@ -83,6 +82,13 @@ class SASRec(Recommender):
                                       validate if len(split.valid) else None)
         self.net_.eval()
         return self
+
+    def fit_priors(self, train: Sequences) -> None:
+        """Build what the configured inference-time priors read from ``train``: the transition graph
+        (``transition_window``) and the neighbour base of the session-kNN prior (``knn_neighbors``)."""
+        cfg = self.config
+        self.transitions_ = transition_matrix(train, cfg.transition_window) if cfg.transition_window else None
+        self.sequences_ = sequence_matrix(train) if cfg.knn_neighbors else None
 
     def _item_encoder(self, split: Split) -> nn.Module:
         cfg = self.config
