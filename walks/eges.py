@@ -24,7 +24,7 @@ from graphrec.split import Split
 from walks import kernels
 from walks.eges_kernel import keep_probabilities, train_walks
 from walks.generate import RandomWalker
-from walks.models import check_range, train_graph
+from walks.models import check_range, epochs_for, train_graph
 
 __all__ = ["EGES", "EGESConfig", "GES", "GESConfig", "EGESNet", "side_matrices"]
 
@@ -37,22 +37,19 @@ class EGESConfig:
 
     Attributes:
         embedding_dim: Dimension of every item and side-information embedding. Default 64.
-        num_walks: Walks per node with outgoing edges, per epoch (fresh walks every epoch). Default 7 (with
-            ``alpha`` 0.05): validation NDCG@10 (2 seeds) Beauty 0.0514 and LastFM 0.0352 against 0.0518 and
-            0.0340 with 10 walks, for 0.7x the training work (``benchmarks/results/walks_sweep.md``).
+        num_walks: Walks per node with outgoing edges, per epoch (fresh walks every epoch). Default 10.
         walk_length: Nodes per walk. Default 40.
         window_size: Skip-gram window over the walks (shrunk at random per centre, as word2vec). Default 10:
             validation NDCG@10 (2 seeds) Beauty 0.0488 and LastFM 0.0350 against 0.0454 and 0.0337 with 5
             (``benchmarks/results/walks_sweep.md``), for ~1.3x the fit time.
         epochs: Passes; each walks the graph anew. Default 5.
+        min_steps_per_edge: More passes when ``epochs`` train fewer walk steps than this per stored edge, as
+            :class:`~walks.DeepWalkConfig` (``history_["epochs"]`` says how many). Default 5.
         num_negatives: Negative contexts per positive pair, drawn from the unigram distribution. Default 5.
         ns_exponent: Exponent of the unigram distribution. Default 0.75.
         sample: Down-sampling threshold of frequent nodes (0 = off); None = ``min(1e-3, 1 / n)`` for ``n``
             walked nodes, as :class:`~walks.DeepWalkConfig`. Default None.
-        alpha: Initial SGD learning rate, decayed linearly to ``min_alpha`` (word2vec). Default 0.05: each
-            source of ``H_v`` receives its weight's share of the gradient (``w_j g``), so at word2vec's 0.025 the
-            item vectors learn at a fraction of DeepWalk's rate. Validation NDCG@10 (2 seeds, 10 walks) Beauty
-            0.0518 against 0.0488 at 0.025 (0.075: 0.0524), LastFM 0.0340 against 0.0350 (0.075: 0.0329).
+        alpha: Initial SGD learning rate, decayed linearly to ``min_alpha`` (word2vec). Default 0.025.
         min_alpha: Final learning rate. Default 1e-4.
         item_attention: Initial attention logit of the item's own embedding (the side fields start at 0), so
             ``exp(item_attention)`` is its initial weight relative to one field. Default 0.
@@ -62,6 +59,7 @@ class EGESConfig:
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
         graph_weighting: ``count`` or ``inverse_distance``. Default ``count``.
         graph_directed: Directed (transition) graph instead of co-occurrence. Default False.
+        graph_top_k: Keep only the ``graph_top_k`` heaviest edges out of every node (None = all). Default None.
         chunk_steps: Walk steps per chunk (walks are generated and trained chunk by chunk: bounded memory).
             Default 2**22.
         pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``last``: unlike DeepWalk and
@@ -78,14 +76,15 @@ class EGESConfig:
     """
 
     embedding_dim: int = 64
-    num_walks: int = 7
+    num_walks: int = 10
     walk_length: int = 40
     window_size: int = 10
     epochs: int = 5
+    min_steps_per_edge: float = 5.0
     num_negatives: int = 5
     ns_exponent: float = 0.75
     sample: float | None = None
-    alpha: float = 0.05
+    alpha: float = 0.025
     min_alpha: float = 1e-4
     item_attention: float = 0.0
     max_side_values: int = 32
@@ -94,6 +93,7 @@ class EGESConfig:
     graph_window: int = 3
     graph_weighting: Literal["count", "inverse_distance"] = "count"
     graph_directed: bool = False
+    graph_top_k: int | None = None
     chunk_steps: int = 1 << 22
     pooling: Literal["last", "mean", "mean_recent"] = "last"
     recent: int = 5
@@ -116,6 +116,9 @@ class EGESConfig:
         check_range(self, "min_alpha", 0.0, self.alpha)
         if self.sample is not None:
             check_range(self, "sample", 0.0, 1.0)
+        if self.graph_top_k is not None:
+            check_range(self, "graph_top_k", 1)
+        check_range(self, "min_steps_per_edge", 0.0, 1e6)
         check_range(self, "ns_exponent", -2.0, 2.0)
         check_range(self, "item_attention", -20.0, 20.0)
         check_range(self, "decay", 0.0, 1.0, low_open=True)
@@ -302,7 +305,7 @@ class EGES(EmbeddingRecommender):
         self.walked_ = np.zeros(graph.num_nodes, dtype=bool)
         self.walked_[walker.starts] = True
         seconds = time.perf_counter() - t0
-        self.history_ = {"epoch_losses": losses, "train_seconds": seconds, "pairs": pairs,
+        self.history_ = {"epochs": len(losses), "epoch_losses": losses, "train_seconds": seconds, "pairs": pairs,
                          "pairs_per_second": pairs / seconds if seconds > 0 else None}
         self._set_embeddings()
         return self
@@ -326,14 +329,16 @@ class EGES(EmbeddingRecommender):
         noise = (counts.astype(np.float64) ** cfg.ns_exponent * (counts > 0)).astype(np.float32)
         neg_prob, neg_alias = kernels.build_alias(np.array([0, len(noise)], dtype=np.int64), noise)
         total = cfg.num_walks * walker.num_starts
+        epochs = epochs_for(cfg.epochs, cfg.min_steps_per_edge, walker.graph.num_edges,
+                            int(lengths.sum()) * cfg.num_walks)
         per_chunk = max(1, cfg.chunk_steps // cfg.walk_length)
         losses, num_pairs = [], 0
-        for epoch in range(cfg.epochs):
+        for epoch in range(epochs):
             t0, run, pairs = time.perf_counter(), 0.0, 0
             for first in range(epoch * total, (epoch + 1) * total, per_chunk):
                 count = min(per_chunk, (epoch + 1) * total - first)
                 walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
-                loss, n = train_walks(walks, lengths, first, cfg.epochs * total, cfg.window_size, cfg.num_negatives,
+                loss, n = train_walks(walks, lengths, first, epochs * total, cfg.window_size, cfg.num_negatives,
                                       cfg.alpha, cfg.min_alpha, keep, neg_prob, neg_alias, item_emb, side_emb, side,
                                       field_cols, present, attn, context, self.attention, cfg.seed)
                 run += loss
@@ -341,7 +346,7 @@ class EGES(EmbeddingRecommender):
             losses.append(run / max(pairs, 1))
             num_pairs += pairs
             log.info("%s epoch %d/%d: loss %.4f per pair (%d pairs, %.1fs, %.2f M pairs/s)", self.name, epoch + 1,
-                     cfg.epochs, losses[-1], pairs, time.perf_counter() - t0,
+                     epochs, losses[-1], pairs, time.perf_counter() - t0,
                      pairs / max(time.perf_counter() - t0, 1e-9) / 1e6)
         start = 0
         for table in tables:  # write the trained side tables back into the net

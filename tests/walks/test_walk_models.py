@@ -97,3 +97,31 @@ def test_graph_pop_exponent_damps_edges_by_degree() -> None:
             assert abs(float(x) - w[(i, int(j))] / np.sqrt(deg[i] * deg[int(j)])) < 1e-6
     with pytest.raises(ConfigError, match="graph_pop_exponent"):
         DeepWalkConfig(graph_pop_exponent=-1.0).validate()
+
+
+def test_epochs_for_adds_passes_on_dense_graphs() -> None:
+    from walks.models import epochs_for
+
+    assert epochs_for(8, 8.0, 1000, 500) == 16  # 8 steps x 1000 edges / 500 steps per pass
+    assert epochs_for(8, 8.0, 1001, 500) == 17  # rounds up
+    assert epochs_for(1, 2.0, 100, 200) == 1  # exactly enough: no extra pass
+    assert epochs_for(8, 8.0, 100, 500) == 8  # sparse graph: the configured passes
+    assert epochs_for(3, 0.0, 10**6, 10) == 3  # rule off
+    assert epochs_for(3, 8.0, 100, 0) == 3  # nothing walked
+
+
+@pytest.mark.parametrize("cls", [DeepWalk, Node2Vec])
+def test_min_steps_per_edge_sets_the_passes(cls: type[DeepWalk], split: Split) -> None:
+    from walks.eges import EGES
+    from walks.models import train_graph
+
+    graph = train_graph(split, cls.config_class())
+    steps = 5 * 20 * int((graph.degree() > 0).sum())  # FAST walks: 5 x 20 steps per walked node, no dead ends
+    want = int(np.ceil(4.0 * graph.num_edges / steps))
+    assert want > 2  # the rule must bind on this graph for the test to mean anything
+    assert cls(**FAST, min_steps_per_edge=4.0).fit(split).history_["epochs"] == want
+    assert cls(**FAST, min_steps_per_edge=0.0).fit(split).history_["epochs"] == 2
+    eges = EGES(embedding_dim=8, num_walks=5, walk_length=20, epochs=1, min_steps_per_edge=4.0, deterministic=True)
+    assert eges.fit(split).history_["epochs"] == want
+    with pytest.raises(ConfigError, match="min_steps_per_edge"):
+        cls(min_steps_per_edge=-1.0).fit(split)
