@@ -141,11 +141,13 @@ def merge(a: argparse.Namespace) -> None:
     """One recall table from several partial runs (e.g. models run as parallel jobs); rows keep their commands."""
     rows, loads = [], []
     for spec in a.inputs.split(","):
+        spec, _, where = spec.partition("@")  # NAME@dataset+dataset keeps those datasets' rows of NAME only
         name, _, keep = spec.partition(":")  # NAME:model+model keeps those models' rows of NAME only
         models = set(keep.split("+")) if keep else None
+        data = set(where.split("+")) if where else None
         part = json.loads((RESULTS / name).with_suffix(".json").read_text())
         rows += [{**r, "command": r.get("command", part["meta"]["command"])} for r in part["rows"]
-                 if models is None or r["model"] in models]
+                 if (models is None or r["model"] in models) and (data is None or r["dataset"] in data)]
         loads.append(f"{part['meta']['command']} -> end: {part['meta']['uptime']}")
     order = {d: i for i, d in enumerate(a.datasets.split(","))}
     rows.sort(key=lambda r: order.get(r["dataset"], len(order)))
@@ -269,7 +271,8 @@ def main() -> None:
     r.add_argument("--seed", type=int, default=0)
     m = sub.add_parser("merge")
     m.add_argument("--inputs", required=True, help="comma-separated result names, e.g. walks_recall_a,walks_recall_b; "
-                   "NAME:eges+ges takes only those models' rows from NAME")
+                   "NAME:eges+ges takes only those models' rows from NAME, NAME@beauty+lastfm only those datasets' "
+                   "(both: NAME:eges@beauty)")
     m.add_argument("--name", default="walks_recall")
     m.add_argument("--datasets", default="ml-1m,beauty,lastfm,diginetica", help="table order")
     lp = sub.add_parser("linkpred")

@@ -64,7 +64,7 @@ class DeepWalkConfig:
             many; 0 turns the rule off). Default 5. Dense graphs need it: ML-1M's train graph stores 1.77 M edges
             on 3,416 items (518 per item, against 44 on Beauty and 66 on LastFM), so 8 epochs are 3.1 steps per
             edge there (Beauty 36, LastFM 24, untouched by the rule), and its validation NDCG@10 (2 seeds) rose
-            with every extra pass: 8 epochs 0.0722, 10 0.0836, 12 0.0924, 13 (this rule) 0.0950, 15 0.0989, 20
+            with every extra pass: 8 epochs 0.0722, 10 0.0836, 12 0.0924, 13 (this rule) 0.0948, 15 0.0989, 20
             0.1041, 30 0.1054. 5 rather than 8 (21 epochs) keeps the end-to-end time within the PecanPy + gensim
             floor's on ML-1M (``walks_floor_ml-1m*.md``). Twice the walks at 8 epochs gave 0.0959; keeping each
             item's heaviest 20-200 edges lost (0.0624-0.0686); learning rate 0.05 reached 0.0991 on ML-1M but
