@@ -59,7 +59,8 @@ class EGESConfig:
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
         graph_weighting: ``count`` or ``inverse_distance``. Default ``count``.
         graph_directed: Directed (transition) graph instead of co-occurrence. Default False.
-        graph_top_k: Keep only the ``graph_top_k`` heaviest edges out of every node (None = all). Default None.
+        graph_top_k: Keep only the ``graph_top_k`` heaviest edges out of every node (None = all), as
+            :class:`~walks.DeepWalkConfig`. Default None.
         chunk_steps: Walk steps per chunk (walks are generated and trained chunk by chunk: bounded memory).
             Default 2**22.
         pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``last``: unlike DeepWalk and

@@ -84,7 +84,9 @@ class DeepWalkConfig:
             at 6 epochs: Beauty 0.0519 against 0.0507 with ``count``, LastFM 0.0294 against 0.0292; see ``epochs``).
         graph_directed: Directed (transition) graph instead of undirected co-occurrence. Default False.
         graph_top_k: Keep only the ``graph_top_k`` heaviest edges out of every node of the train graph (None =
-            all). Default None.
+            all); the graph becomes directed (an edge kept by one end only is walked one way). Default None: on
+            ML-1M's validation split 20 / 50 / 100 / 200 gave NDCG@10 0.0624 / 0.0664 / 0.0669 / 0.0685 against
+            0.0722 for the whole graph (8 epochs).
         graph_pop_exponent: Damp popular items in the walks: edge ``i - j`` weighs ``w_ij / (d_i d_j) ** a`` for
             weighted degrees ``d`` (0.5: cosine-normalised co-occurrence; a walk from ``i`` then steps to ``j``
             with probability proportional to ``w_ij / d_j ** a``). Default 0 (raw weights): 0.5 lost on Beauty's
