@@ -1,10 +1,11 @@
 """numba training kernel of EGES / GES: skip-gram negative sampling through the attention-weighted aggregation.
 
 For a centre item ``v`` with sources ``S_0 = W_v`` (its own embedding) and ``S_j`` (the mean embedding of its
-values in side field ``j``), present sources only, and attention logits ``a_v``:
+values in side field ``j``), present sources only, attention logits ``a_v`` and the logits ``b`` shared by all
+items:
 
 .. math::
-    w_j = \\frac{e^{a_{vj}}}{\\sum_k e^{a_{vk}}}, \\qquad H_v = \\sum_j w_j S_j
+    w_j = \\frac{e^{a_{vj} + b_j}}{\\sum_k e^{a_{vk} + b_k}}, \\qquad H_v = \\sum_j w_j S_j
 
 and skip-gram with negative sampling against context vectors ``Z``,
 ``L = -\\log\\sigma(H_v \\cdot Z_x) - \\sum_n \\log\\sigma(-H_v \\cdot Z_n)``. With
@@ -12,7 +13,8 @@ and skip-gram with negative sampling against context vectors ``Z``,
 
 * ``\\partial L / \\partial Z_t = (\\sigma(H_v \\cdot Z_t) - y_t) H_v``,
 * ``\\partial L / \\partial S_j = w_j g`` (spread as ``w_j g / k`` over the ``k`` values averaged in ``S_j``),
-* ``\\partial L / \\partial a_{vj} = w_j (S_j - H_v) \\cdot g`` (the softmax Jacobian); GES has no ``a``.
+* ``\\partial L / \\partial a_{vj} = \\partial L / \\partial b_j = w_j (S_j - H_v) \\cdot g`` (the softmax
+  Jacobian); GES has neither ``a`` nor ``b``.
 
 Training is plain SGD as in word2vec: the learning rate decays linearly from ``alpha`` to ``min_alpha`` over the
 walks (by global walk index, so the schedule does not depend on threads or chunking). The pairs are never
@@ -55,18 +57,19 @@ def _sigmoid_loss(score: float, label: float) -> tuple[float, float]:
 @njit(inline="always", cache=True)
 def _aggregate(c: int, item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
                field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
-               attention: bool, src: NDArray[np.float32], w: NDArray[np.float32], h: NDArray[np.float32]) -> None:
+               bias: NDArray[np.float32], attention: bool, src: NDArray[np.float32], w: NDArray[np.float32],
+               h: NDArray[np.float32]) -> None:
     """Fill ``src[j]`` with the sources of ``c``, ``w`` with their weights and ``h`` with ``H_c``."""
     num_src, d = src.shape
     top = -1e30
     for j in range(num_src):
-        if present[c, j] and attention and attn[c, j] > top:
-            top = attn[c, j]
+        if present[c, j] and attention and attn[c, j] + bias[j] > top:
+            top = attn[c, j] + bias[j]
     total = 0.0
     for j in range(num_src):
         w[j] = 0.0
         if present[c, j]:
-            w[j] = np.exp(attn[c, j] - top) if attention else 1.0
+            w[j] = np.exp(attn[c, j] + bias[j] - top) if attention else 1.0
             total += w[j]
     for i in range(d):
         h[i] = 0.0
@@ -95,9 +98,11 @@ def _aggregate(c: int, item_emb: NDArray[np.float32], side_emb: NDArray[np.float
 
 @njit(inline="always", cache=True)
 def _backward(c: int, grad: NDArray[np.float32], item_emb: NDArray[np.float32], side_emb: NDArray[np.float32],
-              side: NDArray[np.int32], field_cols: NDArray[np.int64], attn: NDArray[np.float32], attention: bool,
-              src: NDArray[np.float32], w: NDArray[np.float32], h: NDArray[np.float32]) -> None:
-    """Apply ``grad`` (already ``-lr * dL/dH``) to the sources and the attention logits of ``c``."""
+              side: NDArray[np.int32], field_cols: NDArray[np.int64], attn: NDArray[np.float32],
+              bias_step: NDArray[np.float32], attention: bool, src: NDArray[np.float32], w: NDArray[np.float32],
+              h: NDArray[np.float32]) -> None:
+    """Apply ``grad`` (already ``-lr * dL/dH``) to the sources and the attention logits of ``c``; the shared
+    bias's step (the same as the logits') is added to ``bias_step``, which the caller applies."""
     num_src, d = src.shape
     for j in range(num_src):
         if w[j] == 0.0:
@@ -107,6 +112,7 @@ def _backward(c: int, grad: NDArray[np.float32], item_emb: NDArray[np.float32], 
             for i in range(d):
                 s += (src[j, i] - h[i]) * grad[i]
             attn[c, j] += w[j] * s
+            bias_step[j] += w[j] * s
         if j == 0:
             for i in range(d):
                 item_emb[c, i] += w[0] * grad[i]
@@ -142,11 +148,12 @@ def _target(x: int, label: float, lr: float, h: NDArray[np.float32], context: ND
 def _center(c: int, ctx: NDArray[np.int32], n_ctx: int, negs: NDArray[np.int32], lr: float,
             item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
             field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
-            context: NDArray[np.float32], attention: bool, src: NDArray[np.float32], w: NDArray[np.float32],
-            h: NDArray[np.float32], grad: NDArray[np.float32]) -> float:
+            bias: NDArray[np.float32], bias_step: NDArray[np.float32], context: NDArray[np.float32],
+            attention: bool, src: NDArray[np.float32], w: NDArray[np.float32], h: NDArray[np.float32],
+            grad: NDArray[np.float32]) -> float:
     """One SGD step on the summed loss of centre ``c`` with contexts ``ctx[:n_ctx]`` and negatives
     ``negs[k * K:(k + 1) * K]`` for context ``k`` (a negative equal to its context is skipped, as word2vec)."""
-    _aggregate(c, item_emb, side_emb, side, field_cols, present, attn, attention, src, w, h)
+    _aggregate(c, item_emb, side_emb, side, field_cols, present, attn, bias, attention, src, w, h)
     for i in range(len(grad)):
         grad[i] = 0.0
     loss = 0.0
@@ -157,25 +164,32 @@ def _center(c: int, ctx: NDArray[np.int32], n_ctx: int, negs: NDArray[np.int32],
         for t in range(k * num_neg, (k + 1) * num_neg):
             if negs[t] != x:
                 loss += _target(negs[t], 0.0, lr, h, context, grad)
-    _backward(c, grad, item_emb, side_emb, side, field_cols, attn, attention, src, w, h)
+    _backward(c, grad, item_emb, side_emb, side, field_cols, attn, bias_step, attention, src, w, h)
     return loss
 
 
 def center_step(c: int, contexts: NDArray[np.int32], negatives: NDArray[np.int32], lr: float,
                 item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
                 field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
-                context: NDArray[np.float32], attention: bool = True) -> float:
-    """One SGD step of the kernel for one centre (in place); ``negatives`` is ``[len(contexts), K]``.
+                context: NDArray[np.float32], attention: bool = True,
+                bias: NDArray[np.float32] | None = None) -> float:
+    """One SGD step of the kernel for one centre (in place); ``negatives`` is ``[len(contexts), K]``; ``bias``:
+    the shared attention bias per source (updated in place; None = zeros, not learned).
 
     The same code the training kernel runs, exposed to test the hand-derived gradients against autograd.
     """
     d = item_emb.shape[1]
     num_src = attn.shape[1]
     ctx = np.ascontiguousarray(contexts, dtype=np.int32)
-    return float(_center(int(c), ctx, len(ctx), np.ascontiguousarray(negatives, dtype=np.int32).ravel(),
-                         float(lr), item_emb, side_emb, side, field_cols, present, attn, context, attention,
-                         np.empty((num_src, d), np.float32), np.empty(num_src, np.float32),
+    shared = np.zeros(num_src, np.float32) if bias is None else bias
+    step = np.zeros(num_src, np.float32)
+    loss = float(_center(int(c), ctx, len(ctx), np.ascontiguousarray(negatives, dtype=np.int32).ravel(),
+                         float(lr), item_emb, side_emb, side, field_cols, present, attn, shared, step, context,
+                         attention, np.empty((num_src, d), np.float32), np.empty(num_src, np.float32),
                          np.empty(d, np.float32), np.empty(d, np.float32)))
+    if bias is not None:
+        bias += step
+    return loss
 
 
 def keep_probabilities(counts: NDArray[np.int64], sample: float) -> NDArray[np.float32]:
@@ -203,9 +217,13 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
                 num_negatives: int, alpha: float, min_alpha: float, keep: NDArray[np.float32],
                 neg_prob: NDArray[np.float32], neg_alias: NDArray[np.int32], item_emb: NDArray[np.float32],
                 side_emb: NDArray[np.float32], side: NDArray[np.int32], field_cols: NDArray[np.int64],
-                present: NDArray[np.bool_], attn: NDArray[np.float32], context: NDArray[np.float32],
-                attention: bool, seed: int) -> tuple[float, int]:
+                present: NDArray[np.bool_], attn: NDArray[np.float32], bias: NDArray[np.float32],
+                learn_bias: bool, context: NDArray[np.float32], attention: bool, seed: int) -> tuple[float, int]:
     """Train on walks ``first .. first + len(lengths) - 1`` of ``total`` (the learning-rate schedule).
+
+    ``bias`` (one attention logit per source, shared by all items) is added to every item's logits; with
+    ``learn_bias`` its steps are summed over a walk and applied once at the walk's end (a shared array written
+    by every centre would bounce between the cores' caches).
 
     Returns:
         The summed loss and the number of (centre, context) pairs trained.
@@ -232,6 +250,7 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
         grad = np.empty(d, dtype=np.float32)
         ctx = np.empty(2 * window, dtype=np.int32)
         negs = np.empty(2 * window * num_negatives, dtype=np.int32)
+        step = np.zeros(num_src, dtype=np.float32)
         loss = 0.0
         count = 0
         for j in range(m):
@@ -246,8 +265,11 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
             for t in range(n_ctx * num_negatives):
                 negs[t] = _draw(neg_prob, neg_alias, state)
             loss += _center(tokens[j], ctx, n_ctx, negs[:n_ctx * num_negatives], lr, item_emb, side_emb, side,
-                            field_cols, present, attn, context, attention, src, wts, h, grad)
+                            field_cols, present, attn, bias, step, context, attention, src, wts, h, grad)
             count += n_ctx
+        if learn_bias:
+            for j in range(num_src):
+                bias[j] += step[j]
         losses[i] = loss
         pairs[i] = count
     return losses.sum(), pairs.sum()

@@ -141,6 +141,7 @@ def test_kernel_gradients_match_autograd(toy: tuple, attention: bool) -> None:
     net = EGESNet(6, mats, sizes, 8, attention=attention)
     with torch.no_grad():  # non-trivial attention and context vectors
         net.attn.weight.normal_()
+        net.attn_bias.normal_()
         net.context.weight.normal_(std=0.3)
         for p in (net.item.weight, *[b.weight for b in net.fields]):
             p.normal_(std=0.3)
@@ -150,23 +151,25 @@ def test_kernel_gradients_match_autograd(toy: tuple, attention: bool) -> None:
     negs = net.context(torch.tensor(neg).view(-1)) @ h
     loss = -(torch.nn.functional.logsigmoid(pos).sum() + torch.nn.functional.logsigmoid(-negs).sum())
     loss.backward()
-    params = [net.item.weight, *[b.weight for b in net.fields], net.attn.weight, net.context.weight]
+    params = [net.item.weight, *[b.weight for b in net.fields], net.attn.weight, net.context.weight, net.attn_bias]
     expect = [(p.detach() - lr * (p.grad.to_dense() if p.grad is not None else 0)).numpy() for p in params]
 
-    item, ctx_w, attn = (x.detach().numpy().copy() for x in (net.item.weight, net.context.weight, net.attn.weight))
+    item, ctx_w, attn, bias = (x.detach().numpy().copy()
+                               for x in (net.item.weight, net.context.weight, net.attn.weight, net.attn_bias))
     tables = [b.weight.detach().numpy() for b in net.fields]
     side_emb = np.concatenate(tables).copy()
     rows, cols = _side_rows(mats, [len(t) for t in tables], 7)
     got_loss = center_step(c, np.array(ctx), np.array(neg), lr, item, side_emb, rows, cols, net.present.numpy(),
-                           attn, ctx_w, attention)
+                           attn, ctx_w, attention, bias)
     assert got_loss == pytest.approx(float(loss.detach()), rel=1e-5)
     split_at = np.cumsum([len(t) for t in tables])[:-1]
-    got = [item, *np.split(side_emb, split_at), attn, ctx_w]
+    got = [item, *np.split(side_emb, split_at), attn, ctx_w, bias]
     for e, g in zip(expect, got, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(expect[-1], net.context.weight.detach().numpy())  # the step did change something
+    assert not np.allclose(expect[-2], net.context.weight.detach().numpy())  # the step did change something
     if attention:
         assert not np.allclose(attn, net.attn.weight.detach().numpy())
+        assert not np.allclose(bias, net.attn_bias.detach().numpy())
 
 
 def test_deterministic_mode_is_reproducible(toy: tuple) -> None:
@@ -183,3 +186,22 @@ def test_training_lowers_the_loss() -> None:
     model = EGES(**{**FAST, "epochs": 3, "num_walks": 5}).fit(split)
     losses = model.history_["epoch_losses"]
     assert losses[-1] < losses[0] and model.history_["pairs"] > 0
+
+
+def test_shared_attention_bias_is_learned_and_saved(tmp_path: Path) -> None:
+    split = datasets.load("synthetic", num_users=400, num_items=200, num_categories=8, seed=1).split()
+    fast = {"embedding_dim": 16, "num_walks": 10, "epochs": 2, "seed": 1}
+    shared = EGES(**fast).fit(split)
+    bias = shared.net_.attn_bias.detach().numpy()
+    # synthetic users pick items by category: the category source must gain weight over the item's own vector
+    field = 1 + shared.field_names_.index("category")
+    assert bias[field] - bias[0] > 0.5
+    # the weights are softmax(a_v + b) over the sources each item has
+    logits = shared.net_.attn.weight.detach().numpy()[1] + bias
+    np.testing.assert_allclose(shared.attention_weights()[1], np.exp(logits) / np.exp(logits).sum(), rtol=1e-5)
+    shared.save(tmp_path / "run")
+    np.testing.assert_array_equal(load_model(tmp_path / "run").net_.attn_bias.detach().numpy(), bias)
+    off = EGES(**fast, shared_attention=False).fit(split)
+    assert not off.net_.attn_bias.detach().numpy().any()
+    ges = GES(**fast).fit(split)  # no attention at all: the bias stays zero
+    assert not ges.net_.attn_bias.detach().numpy().any()
