@@ -222,8 +222,8 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
     """Train on walks ``first .. first + len(lengths) - 1`` of ``total`` (the learning-rate schedule).
 
     ``bias`` (one attention logit per source, shared by all items) is added to every item's logits; with
-    ``learn_bias`` its steps are summed over a walk and applied once at the walk's end (a shared array written
-    by every centre would bounce between the cores' caches).
+    ``learn_bias`` its steps are summed over a walk and applied once at the walk's end, so the one array every
+    centre updates is written once per walk by each thread, not once per centre.
 
     Returns:
         The summed loss and the number of (centre, context) pairs trained.
