@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -19,14 +19,15 @@ from graphrec.embeddings import Embeddings
 from graphrec.errors import ConfigError, DataError
 from graphrec.graph import ItemGraph
 from graphrec.model import EmbeddingRecommender
-from graphrec.sideinfo import SideInfo
+from graphrec.sideinfo import SideField, SideInfo
 from graphrec.split import Split
 from walks import kernels
 from walks.eges_kernel import keep_probabilities, train_walks
 from walks.generate import RandomWalker
 from walks.models import check_range, epochs_for, train_graph
 
-__all__ = ["EGES", "EGESConfig", "GES", "GESConfig", "EGESNet", "side_matrices"]
+__all__ = ["EGES", "EGESConfig", "GES", "GESConfig", "EGESNet", "common_values", "row_weights", "side_matrices",
+           "value_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ class EGESConfig:
         item_attention: Initial attention logit of the item's own embedding (the side fields start at 0), so
             ``exp(item_attention)`` is its initial weight relative to one field. Default 0.
         max_side_values: Values kept per item and field (multi-valued fields are averaged). Default 32.
+        max_value_share: Side values held by more than this share of the items that have the field (a broad
+            category on a third of the catalogue) are left out of the mean of every item that has a rarer value,
+            as a vectoriser's ``max_df``; 1 keeps all. Default 1.
+        side_weighting: How an item's values in a multi-valued field are averaged: ``mean`` (equal weights, as
+            the paper) or ``idf`` (each value weighted by its smoothed inverse document frequency over the items,
+            so broad categories shared by much of the catalogue count less than a brand). Default ``mean``.
         p: Return parameter of the walks (1 with ``q = 1`` = first-order walks). Default 1.
         q: In-out parameter of the walks. Default 1.
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
@@ -68,12 +75,13 @@ class EGESConfig:
             :class:`~walks.DeepWalkConfig`. Default None.
         chunk_steps: Walk steps per chunk (walks are generated and trained chunk by chunk: bounded memory).
             Default 2**22.
-        pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``last``: unlike DeepWalk and
-            node2vec, EGES's side-information vectors did not gain from pooling recent items on validation
-            (Beauty HR@10 0.0705 pooled as DeepWalk's default against 0.0741 with the last item; LastFM NDCG@10
-            0.0364 against 0.0354 on one paired fit, within the seed noise there).
+        pooling: ``last``, ``mean`` or ``mean_recent`` history pooling. Default ``mean_recent`` (the last
+            ``recent`` items weighted ``decay ** age``, as DeepWalk's default): validation NDCG@10 (2 seeds) LastFM
+            0.0403 against 0.0371 with the last item alone, Beauty 0.0497 against 0.0494; and on the test cases
+            (train + validation fits) LastFM 0.0387 against 0.0374, Beauty 0.0470 against 0.0466
+            (``benchmarks/results/walks_eges_pooling.md``); ``decay`` 0.5 lost on both.
         recent: Items pooled by ``mean_recent``. Default 5.
-        decay: Weight ``decay ** age`` of older items when pooling. Default 1.
+        decay: Weight ``decay ** age`` of older items when pooling. Default 0.25.
         similarity: ``cosine`` or ``dot``. Default ``cosine``.
         num_threads: numba threads while training (Hogwild: several threads are not bit-identical); None keeps
             numba's setting. Default None.
@@ -95,6 +103,8 @@ class EGESConfig:
     shared_attention: bool = True
     item_attention: float = 0.0
     max_side_values: int = 32
+    max_value_share: float = 1.0
+    side_weighting: Literal["mean", "idf"] = "mean"
     p: float = 1.0
     q: float = 1.0
     graph_window: int = 3
@@ -102,9 +112,9 @@ class EGESConfig:
     graph_directed: bool = False
     graph_top_k: int | None = None
     chunk_steps: int = 1 << 22
-    pooling: Literal["last", "mean", "mean_recent"] = "last"
+    pooling: Literal["last", "mean", "mean_recent"] = "mean_recent"
     recent: int = 5
-    decay: float = 1.0
+    decay: float = 0.25
     similarity: Literal["cosine", "dot"] = "cosine"
     num_threads: int | None = None
     deterministic: bool = False
@@ -128,11 +138,13 @@ class EGESConfig:
         check_range(self, "min_steps_per_edge", 0.0, 1e6)
         check_range(self, "ns_exponent", -2.0, 2.0)
         check_range(self, "item_attention", -20.0, 20.0)
+        check_range(self, "max_value_share", 0.0, 1.0, low_open=True)
         check_range(self, "decay", 0.0, 1.0, low_open=True)
         check_range(self, "p", 0.0, 1e6, low_open=True)
         check_range(self, "q", 0.0, 1e6, low_open=True)
         for name, choices in (("graph_weighting", ("count", "inverse_distance")),
-                              ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot"))):
+                              ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot")),
+                              ("side_weighting", ("mean", "idf"))):
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {choices} (got {getattr(self, name)!r})")
 
@@ -142,9 +154,66 @@ class GESConfig(EGESConfig):
     """Configuration of :class:`GES` (same fields as :class:`EGESConfig`)."""
 
 
-def side_matrices(side_info: SideInfo | None, num_items: int,
-                  max_values: int) -> tuple[list[NDArray[np.int64]], list[int]]:
+def _document_frequency(f: SideField) -> tuple[NDArray[np.int64], int]:
+    """How many items hold each value code ``0..num_values`` of ``f`` (repeats counted once), and how many items
+    have the field at all."""
+    counts = np.diff(f.offsets)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    pairs = np.unique(rows.astype(np.int64) * (f.num_values + 1) + f.values[: len(rows)])
+    return np.bincount(pairs % (f.num_values + 1), minlength=f.num_values + 1), max(int((counts > 0).sum()), 1)
+
+
+def common_values(side_info: SideInfo | None, max_share: float) -> list[NDArray[np.bool_]]:
+    """Per field, ``bool[num_values + 1]`` marking the value codes held by more than ``max_share`` of the items
+    that have the field (``max_share`` 1 marks none)."""
+    out = []
+    for f in side_info.fields if side_info is not None else []:
+        held, n = _document_frequency(f)
+        out.append(held > max_share * n)
+    return out
+
+
+def value_weights(side_info: SideInfo | None, kind: str) -> list[NDArray[np.float32]] | None:
+    """Per field, ``float32[num_values + 1]``: each value's weight in its item's mean. ``mean``: None (all
+    equal); ``idf``: the smoothed inverse document frequency ``1 + ln((1 + n) / (1 + df))`` over the ``n`` items
+    that have the field, so a value on a third of the catalogue counts about a quarter as much as a rare one."""
+    if kind == "mean" or side_info is None:
+        return None
+    out = []
+    for f in side_info.fields:
+        held, n = _document_frequency(f)
+        out.append((1.0 + np.log((1.0 + n) / (1.0 + held))).astype(np.float32))
+    return out
+
+
+def row_weights(mats: list[NDArray[np.int64]],
+                weights: list[NDArray[np.float32]] | None) -> list[NDArray[np.float32]]:
+    """Per field, ``float32[N + 1, k]``: the weight of each entry of ``mats`` in its item's mean (rows sum to 1
+    over the values an item has, 0 on padding); ``weights`` None gives the plain mean.
+
+    Raises:
+        DataError: For a value code the weights do not cover (side info coded unlike the training data).
+    """
+    out = []
+    for i, m in enumerate(mats):
+        if weights is None:
+            w = (m > 0).astype(np.float32)
+        else:
+            if m.max(initial=0) >= len(weights[i]):
+                raise DataError(f"side field {i}: value code {int(m.max())} was not in the training side info "
+                                f"({len(weights[i]) - 1} values)")
+            w = np.where(m > 0, weights[i][m], 0.0).astype(np.float32)
+        total = w.sum(axis=1, keepdims=True)
+        out.append(np.divide(w, total, out=np.zeros_like(w), where=total > 0))
+    return out
+
+
+def side_matrices(side_info: SideInfo | None, num_items: int, max_values: int,
+                  common: list[NDArray[np.bool_]] | None = None) -> tuple[list[NDArray[np.int64]], list[int]]:
     """One ``int64[num_items + 1, k]`` matrix per field: the item's value codes, 0-padded (``k <= max_values``).
+
+    ``common`` (per field, a mask over value codes; see :func:`common_values`) leaves those values out of every
+    item that has a value outside them; an item whose values are all common keeps them.
 
     Returns:
         The matrices and the number of values of every field.
@@ -154,17 +223,26 @@ def side_matrices(side_info: SideInfo | None, num_items: int,
     if side_info.num_items != num_items:
         raise DataError(f"side info covers {side_info.num_items} items but the graph has {num_items}")
     mats, sizes = [], []
-    for f in side_info.fields:
+    for i, f in enumerate(side_info.fields):
         counts = np.diff(f.offsets)[: num_items + 1]
+        rows = np.repeat(np.arange(num_items + 1), counts)
+        vals = f.values[: len(rows)]
+        if common is not None:
+            mask = np.zeros(f.num_values + 1, dtype=bool)
+            mask[: min(len(mask), len(common[i]))] = common[i][: len(mask)]
+            is_common = mask[vals]
+            has_rare = np.bincount(rows[~is_common], minlength=num_items + 1) > 0
+            keep = ~is_common | ~has_rare[rows]
+            rows, vals = rows[keep], vals[keep]
+            counts = np.bincount(rows, minlength=num_items + 1)
         k = int(min(max(int(counts.max(initial=0)), 1), max_values))
         if counts.max(initial=0) > max_values:
             log.warning("side field %r: %d items have more than %d values; extra values are dropped", f.name,
                         int((counts > max_values).sum()), max_values)
-        rows = np.repeat(np.arange(num_items + 1), counts)
-        col = np.arange(len(rows)) - np.repeat(f.offsets[: num_items + 1], counts)
+        col = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
         keep = col < k
         mat = np.zeros((num_items + 1, k), dtype=np.int64)
-        mat[rows[keep], col[keep]] = f.values[: len(rows)][keep]
+        mat[rows[keep], col[keep]] = vals[keep]
         mats.append(mat)
         sizes.append(f.num_values)
     return mats, sizes
@@ -182,13 +260,22 @@ def _side_rows(mats: list[NDArray[np.int64]], table_sizes: list[int],
     return np.ascontiguousarray(side, dtype=np.int32), field_cols
 
 
+def _load_arrays(path: Path) -> list[NDArray[Any]] | None:
+    """The arrays of an ``np.savez`` file in order, or None when it does not exist."""
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))]
+
+
 class EGESNet(nn.Module):
     """Item, side-information and context embeddings with per-item attention over the ``F + 1`` sources.
 
     .. math::
         H_v = \\frac{\\sum_{j=0}^{F} e^{a_v^j + b^j} W_v^j}{\\sum_{j=0}^{F} e^{a_v^j + b^j}}
 
-    where ``W^0`` is the item's own embedding and ``W^j`` the (mean) embedding of its values in field ``j``;
+    where ``W^0`` is the item's own embedding and ``W^j`` the (weighted) mean embedding of its values in field
+    ``j``;
     sources an item lacks are left out; ``b`` (``attn_bias``) is shared by all items. ``attention=False`` gives
     GES (plain average).
 
@@ -198,14 +285,16 @@ class EGESNet(nn.Module):
         side_sizes: Number of values of every field.
         embedding_dim: Embedding dimension.
         attention: Learn ``a_v^j`` (EGES) or average uniformly (GES).
+        side_weights: Per field the weight of each entry of ``side`` in its item's mean (see :func:`row_weights`);
+            None = the plain mean.
     """
 
     def __init__(self, num_items: int, side: list[NDArray[np.int64]], side_sizes: list[int], embedding_dim: int,
-                 attention: bool = True) -> None:
+                 attention: bool = True, side_weights: list[NDArray[np.float32]] | None = None) -> None:
         super().__init__()
         self.attention = attention
         self.item = nn.Embedding(num_items + 1, embedding_dim, sparse=True)
-        self.fields = nn.ModuleList(nn.EmbeddingBag(n + 1, embedding_dim, mode="mean", sparse=True, padding_idx=0)
+        self.fields = nn.ModuleList(nn.EmbeddingBag(n + 1, embedding_dim, mode="sum", sparse=True, padding_idx=0)
                                     for n in side_sizes)
         self.attn = nn.Embedding(num_items + 1, len(side) + 1, sparse=True)
         self.attn_bias = nn.Parameter(torch.zeros(len(side) + 1))  # shared by all items (``shared_attention``)
@@ -215,18 +304,20 @@ class EGESNet(nn.Module):
             nn.init.uniform_(emb.weight, -bound, bound)
         nn.init.zeros_(self.attn.weight)
         nn.init.zeros_(self.context.weight)
-        for i, mat in enumerate(side):
+        weights = row_weights(side, None) if side_weights is None else side_weights
+        for i, (mat, wts) in enumerate(zip(side, weights, strict=True)):
             self.register_buffer(f"side{i}", torch.from_numpy(np.ascontiguousarray(mat)))
+            self.register_buffer(f"sidew{i}", torch.from_numpy(np.ascontiguousarray(wts, dtype=np.float32)))
         present = np.ones((num_items + 1, len(side) + 1), dtype=bool)
         for i, mat in enumerate(side):
             present[:, i + 1] = (mat > 0).any(axis=1)
         self.register_buffer("present", torch.from_numpy(present))
 
     def sources(self, items: torch.Tensor) -> torch.Tensor:
-        """``[B, F + 1, d]``: the item embedding and the mean embedding of each field's values."""
+        """``[B, F + 1, d]``: the item embedding and the (weighted) mean embedding of each field's values."""
         parts = [self.item(items)]
         for i, bag in enumerate(self.fields):
-            parts.append(bag(getattr(self, f"side{i}")[items]))
+            parts.append(bag(getattr(self, f"side{i}")[items], per_sample_weights=getattr(self, f"sidew{i}")[items]))
         return torch.stack(parts, dim=1)
 
     def weights(self, items: torch.Tensor, use_item: bool = True) -> torch.Tensor:
@@ -276,6 +367,8 @@ class EGES(EmbeddingRecommender):
     config_class = EGESConfig
     refit_on_full = True
     attention = True
+    common_: list[NDArray[np.bool_]] | None = None  # per field, the value codes left out (``max_value_share``)
+    value_weights_: list[NDArray[np.float32]] | None = None  # per field, each value's weight (``side_weighting``)
 
     def fit(self, split: Split) -> EGES:
         """Build the train graph from ``split.train`` (with ``split.side_info``) and :meth:`fit_graph`."""
@@ -294,8 +387,14 @@ class EGES(EmbeddingRecommender):
         if side_info is None:
             log.warning("%s: no side information; this is DeepWalk with the EGES skip-gram kernel", self.name)
         torch.manual_seed(cfg.seed)
-        mats, sizes = side_matrices(side_info, graph.num_items, cfg.max_side_values)
-        self.net_ = EGESNet(graph.num_items, mats, sizes, cfg.embedding_dim, attention=self.attention)
+        self.common_ = common_values(side_info, cfg.max_value_share) if cfg.max_value_share < 1.0 else None
+        if self.common_:
+            log.info("%s: side values held by more than %g of the items, left out where an item has a rarer one: %s",
+                     self.name, cfg.max_value_share, [int(m.sum()) for m in self.common_])
+        mats, sizes = side_matrices(side_info, graph.num_items, cfg.max_side_values, self.common_)
+        self.value_weights_ = value_weights(side_info, cfg.side_weighting)
+        self.net_ = EGESNet(graph.num_items, mats, sizes, cfg.embedding_dim, attention=self.attention,
+                            side_weights=row_weights(mats, self.value_weights_))
         if self.attention:
             with torch.no_grad():
                 self.net_.attn.weight[:, 0] = cfg.item_attention
@@ -330,6 +429,9 @@ class EGES(EmbeddingRecommender):
         tables = [bag.weight.detach().numpy() for bag in net.fields]
         side_emb = np.ascontiguousarray(np.concatenate(tables) if tables else np.zeros((1, d), np.float32))
         side, field_cols = _side_rows(mats, [len(t) for t in tables], walker.graph.num_nodes)
+        side_w = np.ascontiguousarray(
+            np.concatenate([getattr(net, f"sidew{i}").numpy() for i in range(len(mats))], axis=1) if mats
+            else np.zeros(side.shape, np.float32))
         present = net.present.numpy()
         # one round of walks estimates node frequencies (down-sampling and the negative distribution)
         walks, lengths = walker.walk_range(0, walker.num_starts, cfg.walk_length, cfg.seed)
@@ -350,7 +452,7 @@ class EGES(EmbeddingRecommender):
                 walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
                 loss, n = train_walks(walks, lengths, first, epochs * total, cfg.window_size, cfg.num_negatives,
                                       cfg.alpha, cfg.min_alpha, keep, neg_prob, neg_alias, item_emb, side_emb, side,
-                                      field_cols, present, attn, bias, self.attention and cfg.shared_attention,
+                                      side_w, field_cols, present, attn, bias, self.attention and cfg.shared_attention,
                                       context, self.attention, cfg.seed)
                 run += loss
                 pairs += n
@@ -390,11 +492,13 @@ class EGES(EmbeddingRecommender):
 
     def cold_vectors(self, side_info: SideInfo) -> NDArray[np.float32]:
         """Vectors from side information alone for the items of ``side_info`` (same fields and value codes)."""
-        mats, _ = side_matrices(side_info, side_info.num_items, self.config.max_side_values)
+        mats, _ = side_matrices(side_info, side_info.num_items, self.config.max_side_values, self.common_)
         if len(mats) != len(self.net_.fields):
             raise DataError(f"side info has {len(mats)} fields, the model was trained with {len(self.net_.fields)}")
+        weights = row_weights(mats, self.value_weights_)
         with torch.no_grad():
-            parts = [bag(torch.from_numpy(m)) for bag, m in zip(self.net_.fields, mats, strict=True)]
+            parts = [bag(torch.from_numpy(m), per_sample_weights=torch.from_numpy(w))
+                     for bag, m, w in zip(self.net_.fields, mats, weights, strict=True)]
             present = torch.from_numpy(np.stack([(m > 0).any(axis=1) for m in mats], axis=1)).float()
             stacked = torch.stack(parts, dim=1)
             total = present.sum(1, keepdim=True).clamp_min(1.0)
@@ -407,6 +511,10 @@ class EGES(EmbeddingRecommender):
         np.save(directory / "walked.npy", self.walked_)
         sizes = [bag.num_embeddings - 1 for bag in self.net_.fields]
         np.save(directory / "side_sizes.npy", np.asarray(sizes, dtype=np.int64))
+        if self.common_ is not None:
+            np.savez(directory / "common_values.npz", *self.common_)
+        if self.value_weights_ is not None:
+            np.savez(directory / "value_weights.npz", *self.value_weights_)
 
     def _load_state(self, directory: Path) -> None:
         super()._load_state(directory)
@@ -416,8 +524,12 @@ class EGES(EmbeddingRecommender):
         sizes = np.load(directory / "side_sizes.npy", allow_pickle=False).tolist()
         mats = [state[f"side{i}"].numpy() for i in range(len(sizes))]
         self.net_ = EGESNet(len(state["present"]) - 1, mats, sizes, self.config.embedding_dim, self.attention)
+        for name, buf in self.net_.named_buffers():  # saved before per-value weights: the plain mean
+            state.setdefault(name, buf)
         self.net_.load_state_dict(state)
         self.walked_ = np.load(directory / "walked.npy", allow_pickle=False)
+        self.common_ = _load_arrays(directory / "common_values.npz")
+        self.value_weights_ = _load_arrays(directory / "value_weights.npz")
 
 
 class GES(EGES):

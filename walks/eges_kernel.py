@@ -1,8 +1,9 @@
 """numba training kernel of EGES / GES: skip-gram negative sampling through the attention-weighted aggregation.
 
-For a centre item ``v`` with sources ``S_0 = W_v`` (its own embedding) and ``S_j`` (the mean embedding of its
-values in side field ``j``), present sources only, attention logits ``a_v`` and the logits ``b`` shared by all
-items:
+For a centre item ``v`` with sources ``S_0 = W_v`` (its own embedding) and ``S_j = \\sum_u c_{vu} E_u`` (the
+weighted mean of the embeddings ``E_u`` of its values in side field ``j``: ``c_{vu} = 1 / k`` for the plain mean
+of ``k`` values, or IDF weights summing to 1), present sources only, attention logits ``a_v`` and the logits
+``b`` shared by all items:
 
 .. math::
     w_j = \\frac{e^{a_{vj} + b_j}}{\\sum_k e^{a_{vk} + b_k}}, \\qquad H_v = \\sum_j w_j S_j
@@ -12,7 +13,7 @@ and skip-gram with negative sampling against context vectors ``Z``,
 ``g = \\partial L / \\partial H_v = \\sum_t (\\sigma(H_v \\cdot Z_t) - y_t) Z_t`` the hand-derived gradients are
 
 * ``\\partial L / \\partial Z_t = (\\sigma(H_v \\cdot Z_t) - y_t) H_v``,
-* ``\\partial L / \\partial S_j = w_j g`` (spread as ``w_j g / k`` over the ``k`` values averaged in ``S_j``),
+* ``\\partial L / \\partial S_j = w_j g`` (spread as ``w_j c_{vu} g`` over the values ``u`` in ``S_j``),
 * ``\\partial L / \\partial a_{vj} = \\partial L / \\partial b_j = w_j (S_j - H_v) \\cdot g`` (the softmax
   Jacobian); GES has neither ``a`` nor ``b``.
 
@@ -40,7 +41,7 @@ from graphrec.rng import next_u64 as _next
 from graphrec.rng import uniform as _uniform
 from walks.kernels import walk_seed
 
-__all__ = ["train_walks", "center_step", "keep_probabilities"]
+__all__ = ["train_walks", "center_step", "keep_probabilities", "uniform_side_weights"]
 
 _MAX_EXP = 30.0
 
@@ -56,9 +57,9 @@ def _sigmoid_loss(score: float, label: float) -> tuple[float, float]:
 
 @njit(inline="always", cache=True)
 def _aggregate(c: int, item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
-               field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
-               bias: NDArray[np.float32], attention: bool, src: NDArray[np.float32], w: NDArray[np.float32],
-               h: NDArray[np.float32]) -> None:
+               side_w: NDArray[np.float32], field_cols: NDArray[np.int64], present: NDArray[np.bool_],
+               attn: NDArray[np.float32], bias: NDArray[np.float32], attention: bool, src: NDArray[np.float32],
+               w: NDArray[np.float32], h: NDArray[np.float32]) -> None:
     """Fill ``src[j]`` with the sources of ``c``, ``w`` with their weights and ``h`` with ``H_c``."""
     num_src, d = src.shape
     top = -1e30
@@ -83,24 +84,21 @@ def _aggregate(c: int, item_emb: NDArray[np.float32], side_emb: NDArray[np.float
         else:
             for i in range(d):
                 src[j, i] = 0.0
-            k = 0
             for col in range(field_cols[j - 1], field_cols[j]):
                 r = side[c, col]
                 if r >= 0:
+                    u = side_w[c, col]
                     for i in range(d):
-                        src[j, i] += side_emb[r, i]
-                    k += 1
-            for i in range(d):
-                src[j, i] /= k
+                        src[j, i] += u * side_emb[r, i]
         for i in range(d):
             h[i] += w[j] * src[j, i]
 
 
 @njit(inline="always", cache=True)
 def _backward(c: int, grad: NDArray[np.float32], item_emb: NDArray[np.float32], side_emb: NDArray[np.float32],
-              side: NDArray[np.int32], field_cols: NDArray[np.int64], attn: NDArray[np.float32],
-              bias_step: NDArray[np.float32], attention: bool, src: NDArray[np.float32], w: NDArray[np.float32],
-              h: NDArray[np.float32]) -> None:
+              side: NDArray[np.int32], side_w: NDArray[np.float32], field_cols: NDArray[np.int64],
+              attn: NDArray[np.float32], bias_step: NDArray[np.float32], attention: bool, src: NDArray[np.float32],
+              w: NDArray[np.float32], h: NDArray[np.float32]) -> None:
     """Apply ``grad`` (already ``-lr * dL/dH``) to the sources and the attention logits of ``c``; the shared
     bias's step (the same as the logits') is added to ``bias_step``, which the caller applies."""
     num_src, d = src.shape
@@ -117,14 +115,10 @@ def _backward(c: int, grad: NDArray[np.float32], item_emb: NDArray[np.float32], 
             for i in range(d):
                 item_emb[c, i] += w[0] * grad[i]
         else:
-            k = 0
-            for col in range(field_cols[j - 1], field_cols[j]):
-                if side[c, col] >= 0:
-                    k += 1
-            scale = w[j] / k
             for col in range(field_cols[j - 1], field_cols[j]):
                 r = side[c, col]
                 if r >= 0:
+                    scale = w[j] * side_w[c, col]
                     for i in range(d):
                         side_emb[r, i] += scale * grad[i]
 
@@ -147,13 +141,13 @@ def _target(x: int, label: float, lr: float, h: NDArray[np.float32], context: ND
 @njit(cache=True, fastmath=True)
 def _center(c: int, ctx: NDArray[np.int32], n_ctx: int, negs: NDArray[np.int32], lr: float,
             item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
-            field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
-            bias: NDArray[np.float32], bias_step: NDArray[np.float32], context: NDArray[np.float32],
-            attention: bool, src: NDArray[np.float32], w: NDArray[np.float32], h: NDArray[np.float32],
-            grad: NDArray[np.float32]) -> float:
+            side_w: NDArray[np.float32], field_cols: NDArray[np.int64], present: NDArray[np.bool_],
+            attn: NDArray[np.float32], bias: NDArray[np.float32], bias_step: NDArray[np.float32],
+            context: NDArray[np.float32], attention: bool, src: NDArray[np.float32], w: NDArray[np.float32],
+            h: NDArray[np.float32], grad: NDArray[np.float32]) -> float:
     """One SGD step on the summed loss of centre ``c`` with contexts ``ctx[:n_ctx]`` and negatives
     ``negs[k * K:(k + 1) * K]`` for context ``k`` (a negative equal to its context is skipped, as word2vec)."""
-    _aggregate(c, item_emb, side_emb, side, field_cols, present, attn, bias, attention, src, w, h)
+    _aggregate(c, item_emb, side_emb, side, side_w, field_cols, present, attn, bias, attention, src, w, h)
     for i in range(len(grad)):
         grad[i] = 0.0
     loss = 0.0
@@ -164,7 +158,7 @@ def _center(c: int, ctx: NDArray[np.int32], n_ctx: int, negs: NDArray[np.int32],
         for t in range(k * num_neg, (k + 1) * num_neg):
             if negs[t] != x:
                 loss += _target(negs[t], 0.0, lr, h, context, grad)
-    _backward(c, grad, item_emb, side_emb, side, field_cols, attn, bias_step, attention, src, w, h)
+    _backward(c, grad, item_emb, side_emb, side, side_w, field_cols, attn, bias_step, attention, src, w, h)
     return loss
 
 
@@ -172,9 +166,10 @@ def center_step(c: int, contexts: NDArray[np.int32], negatives: NDArray[np.int32
                 item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
                 field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
                 context: NDArray[np.float32], attention: bool = True,
-                bias: NDArray[np.float32] | None = None) -> float:
+                bias: NDArray[np.float32] | None = None, side_w: NDArray[np.float32] | None = None) -> float:
     """One SGD step of the kernel for one centre (in place); ``negatives`` is ``[len(contexts), K]``; ``bias``:
-    the shared attention bias per source (updated in place; None = zeros, not learned).
+    the shared attention bias per source (updated in place; None = zeros, not learned); ``side_w``: the weight of
+    every entry of ``side`` in its field's mean (None = uniform, see :func:`uniform_side_weights`).
 
     The same code the training kernel runs, exposed to test the hand-derived gradients against autograd.
     """
@@ -184,12 +179,24 @@ def center_step(c: int, contexts: NDArray[np.int32], negatives: NDArray[np.int32
     shared = np.zeros(num_src, np.float32) if bias is None else bias
     step = np.zeros(num_src, np.float32)
     loss = float(_center(int(c), ctx, len(ctx), np.ascontiguousarray(negatives, dtype=np.int32).ravel(),
-                         float(lr), item_emb, side_emb, side, field_cols, present, attn, shared, step, context,
+                         float(lr), item_emb, side_emb, side,
+                         uniform_side_weights(side, field_cols) if side_w is None else side_w, field_cols, present,
+                         attn, shared, step, context,
                          attention, np.empty((num_src, d), np.float32), np.empty(num_src, np.float32),
                          np.empty(d, np.float32), np.empty(d, np.float32)))
     if bias is not None:
         bias += step
     return loss
+
+
+def uniform_side_weights(side: NDArray[np.int32], field_cols: NDArray[np.int64]) -> NDArray[np.float32]:
+    """``1 / k`` for each of the ``k`` values an item has in a field (the plain mean), 0 for empty entries."""
+    has = side >= 0
+    out = np.zeros(side.shape, dtype=np.float32)
+    for a, b in zip(field_cols[:-1], field_cols[1:], strict=True):
+        k = has[:, a:b].sum(axis=1, keepdims=True)
+        out[:, a:b] = np.where(has[:, a:b], 1.0 / np.maximum(k, 1), 0.0)
+    return out
 
 
 def keep_probabilities(counts: NDArray[np.int64], sample: float) -> NDArray[np.float32]:
@@ -216,9 +223,10 @@ def _draw(neg_prob: NDArray[np.float32], neg_alias: NDArray[np.int32], state: ND
 def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int, total: int, window: int,
                 num_negatives: int, alpha: float, min_alpha: float, keep: NDArray[np.float32],
                 neg_prob: NDArray[np.float32], neg_alias: NDArray[np.int32], item_emb: NDArray[np.float32],
-                side_emb: NDArray[np.float32], side: NDArray[np.int32], field_cols: NDArray[np.int64],
-                present: NDArray[np.bool_], attn: NDArray[np.float32], bias: NDArray[np.float32],
-                learn_bias: bool, context: NDArray[np.float32], attention: bool, seed: int) -> tuple[float, int]:
+                side_emb: NDArray[np.float32], side: NDArray[np.int32], side_w: NDArray[np.float32],
+                field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
+                bias: NDArray[np.float32], learn_bias: bool, context: NDArray[np.float32], attention: bool,
+                seed: int) -> tuple[float, int]:
     """Train on walks ``first .. first + len(lengths) - 1`` of ``total`` (the learning-rate schedule).
 
     ``bias`` (one attention logit per source, shared by all items) is added to every item's logits; with
@@ -265,7 +273,7 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
             for t in range(n_ctx * num_negatives):
                 negs[t] = _draw(neg_prob, neg_alias, state)
             loss += _center(tokens[j], ctx, n_ctx, negs[:n_ctx * num_negatives], lr, item_emb, side_emb, side,
-                            field_cols, present, attn, bias, step, context, attention, src, wts, h, grad)
+                            side_w, field_cols, present, attn, bias, step, context, attention, src, wts, h, grad)
             count += n_ctx
         if learn_bias:
             for j in range(num_src):

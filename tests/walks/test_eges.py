@@ -10,10 +10,11 @@ import torch
 
 from graphrec import Sequences, SideField, SideInfo, datasets
 from graphrec.build import build_item_graph
+from graphrec.errors import DataError
 from graphrec.model import load_model
 from graphrec.sequences import csr_from_lengths
 from walks import kernels
-from walks.eges import EGES, GES, EGESNet, _side_rows, side_matrices
+from walks.eges import EGES, GES, EGESNet, _side_rows, common_values, row_weights, side_matrices, value_weights
 from walks.eges_kernel import center_step
 
 FAST = {"embedding_dim": 16, "num_walks": 4, "walk_length": 10, "epochs": 1, "deterministic": True}
@@ -44,6 +45,58 @@ def test_side_matrices_pad_multi_valued_fields(toy: tuple) -> None:
     assert mats[1][:, 0].tolist() == [0, 1, 1, 2, 2, 0, 2]
     mats, _ = side_matrices(side, 6, max_values=1)
     assert mats[0].shape == (7, 1)
+
+
+def _tags() -> SideInfo:
+    """Tag 1 is on every item, tags 2 and 3 on two items each; item 2's only tag is the common one."""
+    return SideInfo([_field("tag", [[], [1, 2], [1], [1, 3], [1], [1, 2], [1, 3]], 3)], 6)
+
+
+def test_common_values_are_left_out_where_an_item_has_a_rarer_one() -> None:
+    tags = _tags()
+    assert [m.tolist() for m in common_values(tags, 0.5)] == [[False, True, False, False]]
+    assert [m.tolist() for m in common_values(tags, 1.0)] == [[False, False, False, False]]
+    mats, _ = side_matrices(tags, 6, max_values=8, common=common_values(tags, 0.5))
+    assert mats[0].tolist() == [[0], [2], [1], [3], [1], [2], [3]]  # items 2 and 4 keep their only tag
+    mats, _ = side_matrices(tags, 6, max_values=8)
+    assert mats[0][1].tolist() == [1, 2]
+
+
+def test_max_value_share_applies_to_cold_vectors_after_reload(toy: tuple, tmp_path: Path) -> None:
+    graph, _ = toy
+    tags = _tags()
+    model = EGES(**FAST, max_value_share=0.5).fit_graph(graph, side_info=tags)
+    table = model.net_.fields[0].weight.detach().numpy()
+    np.testing.assert_allclose(model.item_embeddings().vectors[6], table[3], rtol=1e-6)  # cold: tag 3 alone
+    np.testing.assert_allclose(model.cold_vectors(tags)[2], table[1], rtol=1e-6)
+    model.save(tmp_path / "run")
+    again = load_model(tmp_path / "run")
+    assert isinstance(again, EGES)
+    np.testing.assert_allclose(again.cold_vectors(tags), model.cold_vectors(tags), rtol=1e-6)
+    plain = EGES(**FAST).fit_graph(graph, side_info=tags)  # the default keeps every value
+    plain_table = plain.net_.fields[0].weight.detach().numpy()
+    np.testing.assert_allclose(plain.cold_vectors(tags)[6], plain_table[[1, 3]].mean(0), rtol=1e-6)
+
+
+def test_idf_weights_count_broad_values_less(toy: tuple, tmp_path: Path) -> None:
+    tags = _tags()
+    (idf,) = value_weights(tags, "idf")
+    np.testing.assert_allclose(idf[1:], [1.0, 1 + np.log(7 / 3), 1 + np.log(7 / 3)], rtol=1e-6)  # 6 items
+    assert value_weights(tags, "mean") is None
+    mats, _ = side_matrices(tags, 6, max_values=8)
+    (w,) = row_weights(mats, [idf])
+    np.testing.assert_allclose(w[1], np.array([1.0, 1 + np.log(7 / 3)]) / (2 + np.log(7 / 3)), rtol=1e-6)
+    np.testing.assert_allclose(w[2], [1.0, 0.0])
+    np.testing.assert_allclose(row_weights(mats, None)[0][1], [0.5, 0.5])
+    graph, _ = toy
+    model = EGES(**FAST, side_weighting="idf").fit_graph(graph, side_info=tags)
+    table = model.net_.fields[0].weight.detach().numpy()
+    np.testing.assert_allclose(model.item_embeddings().vectors[6], w[6] @ table[mats[0][6]], rtol=1e-5)
+    model.save(tmp_path / "run")
+    again = load_model(tmp_path / "run")
+    np.testing.assert_allclose(again.cold_vectors(tags), model.cold_vectors(tags), rtol=1e-6)
+    with pytest.raises(DataError, match="value code 4 was not in the training side info"):
+        row_weights([np.array([[0], [4]])], [idf])
 
 
 def test_attention_shapes_and_weights(toy: tuple) -> None:
@@ -132,20 +185,22 @@ def test_eges_net_without_side_info() -> None:
     assert net(torch.tensor([1, 2])).shape == (2, 4)
 
 
-@pytest.mark.parametrize("attention", [True, False])
-def test_kernel_gradients_match_autograd(toy: tuple, attention: bool) -> None:
+@pytest.mark.parametrize(("attention", "weighting"), [(True, "mean"), (False, "mean"), (True, "idf")])
+def test_kernel_gradients_match_autograd(toy: tuple, attention: bool, weighting: str) -> None:
     """One SGD step of the numba kernel equals ``w - lr * grad`` of the PyTorch reference loss (autograd)."""
     graph, side = toy
+    side, c = (side, 2) if weighting == "mean" else (_tags(), 3)  # item 3: tags 1 and 3, unequal IDF weights
     mats, sizes = side_matrices(side, 6, max_values=8)
+    weights = row_weights(mats, value_weights(side, weighting))
     torch.manual_seed(0)
-    net = EGESNet(6, mats, sizes, 8, attention=attention)
+    net = EGESNet(6, mats, sizes, 8, attention=attention, side_weights=weights)
     with torch.no_grad():  # non-trivial attention and context vectors
         net.attn.weight.normal_()
         net.attn_bias.normal_()
         net.context.weight.normal_(std=0.3)
         for p in (net.item.weight, *[b.weight for b in net.fields]):
             p.normal_(std=0.3)
-    c, ctx, neg, lr = 2, [3, 4], [[1, 5], [6, 2]], 0.05
+    ctx, neg, lr = [3, 4], [[1, 5], [6, 2]], 0.05
     h = net(torch.tensor([c]))[0]
     pos = net.context(torch.tensor(ctx)) @ h
     negs = net.context(torch.tensor(neg).view(-1)) @ h
@@ -159,8 +214,9 @@ def test_kernel_gradients_match_autograd(toy: tuple, attention: bool) -> None:
     tables = [b.weight.detach().numpy() for b in net.fields]
     side_emb = np.concatenate(tables).copy()
     rows, cols = _side_rows(mats, [len(t) for t in tables], 7)
+    side_w = np.concatenate(weights, axis=1) if weighting == "idf" else None  # None: the kernel's plain mean
     got_loss = center_step(c, np.array(ctx), np.array(neg), lr, item, side_emb, rows, cols, net.present.numpy(),
-                           attn, ctx_w, attention, bias)
+                           attn, ctx_w, attention, bias, side_w)
     assert got_loss == pytest.approx(float(loss.detach()), rel=1e-5)
     split_at = np.cumsum([len(t) for t in tables])[:-1]
     got = [item, *np.split(side_emb, split_at), attn, ctx_w, bias]
