@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from graphrec.embeddings import Embeddings
-from graphrec.errors import ConfigError, DataError
+from graphrec.errors import DataError
 from graphrec.graph import ItemGraph
 from graphrec.model import EmbeddingRecommender
 from graphrec.sideinfo import SideField, SideInfo
@@ -24,7 +24,7 @@ from graphrec.split import Split
 from walks import kernels
 from walks.eges_kernel import keep_probabilities, train_walks
 from walks.generate import RandomWalker
-from walks.models import check_range, epochs_for, train_graph
+from walks.models import check_range, check_walk_settings, epochs_for, train_graph
 
 __all__ = ["EGES", "EGESConfig", "GES", "GESConfig", "EGESNet", "common_values", "row_weights", "side_matrices",
            "value_weights"]
@@ -128,29 +128,12 @@ class EGESConfig:
         """Raise :class:`ConfigError` naming the first out-of-range value."""
         if self.num_threads is not None:
             check_range(self, "num_threads", 1)
-        for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
-                          ("epochs", 1), ("num_negatives", 1), ("max_side_values", 1),
-                          ("graph_window", 1), ("recent", 1), ("seed", 0)):
-            check_range(self, name, low)
-        check_range(self, "chunk_steps", self.walk_length)
-        check_range(self, "alpha", 0.0, 10.0, low_open=True)
-        check_range(self, "min_alpha", 0.0, self.alpha)
-        if self.sample is not None:
-            check_range(self, "sample", 0.0, 1.0)
-        if self.graph_top_k is not None:
-            check_range(self, "graph_top_k", 1)
-        check_range(self, "min_steps_per_edge", 0.0, 1e6)
-        check_range(self, "ns_exponent", -2.0, 2.0)
+        check_range(self, "max_side_values", 1)
+        check_walk_settings(self, (("side_weighting", ("mean", "idf")),))
         check_range(self, "item_attention", -20.0, 20.0)
         check_range(self, "max_value_share", 0.0, 1.0, low_open=True)
-        check_range(self, "decay", 0.0, 1.0, low_open=True)
         check_range(self, "p", 0.0, 1e6, low_open=True)
         check_range(self, "q", 0.0, 1e6, low_open=True)
-        for name, choices in (("graph_weighting", ("count", "inverse_distance")),
-                              ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot")),
-                              ("side_weighting", ("mean", "idf"))):
-            if getattr(self, name) not in choices:
-                raise ConfigError(f"{name} must be one of {choices} (got {getattr(self, name)!r})")
 
 
 @dataclass(frozen=True)
@@ -280,9 +263,8 @@ class EGESNet(nn.Module):
         H_v = \\frac{\\sum_{j=0}^{F} e^{a_v^j + b^j} W_v^j}{\\sum_{j=0}^{F} e^{a_v^j + b^j}}
 
     where ``W^0`` is the item's own embedding and ``W^j`` the (weighted) mean embedding of its values in field
-    ``j``;
-    sources an item lacks are left out; ``b`` (``attn_bias``) is shared by all items. ``attention=False`` gives
-    GES (plain average).
+    ``j``; sources an item lacks are left out; ``b`` (``attn_bias``) is shared by all items. ``attention=False``
+    gives GES (plain average).
 
     Args:
         num_items: Number of items ``N`` (rows ``0..N``; 0 is padding).
@@ -530,7 +512,8 @@ class EGES(EmbeddingRecommender):
         mats = [state[f"side{i}"].numpy() for i in range(len(sizes))]
         self.net_ = EGESNet(len(state["present"]) - 1, mats, sizes, self.config.embedding_dim, self.attention)
         for name, buf in self.net_.named_buffers():  # saved before per-value weights: the plain mean
-            state.setdefault(name, buf)
+            if name.startswith("sidew"):
+                state.setdefault(name, buf)
         self.net_.load_state_dict(state)
         self.walked_ = np.load(directory / "walked.npy", allow_pickle=False)
         self.common_ = _load_arrays(directory / "common_values.npz")

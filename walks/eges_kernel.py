@@ -41,7 +41,7 @@ from graphrec.rng import next_u64 as _next
 from graphrec.rng import uniform as _uniform
 from walks.kernels import walk_seed
 
-__all__ = ["train_walks", "center_step", "keep_probabilities", "uniform_side_weights"]
+__all__ = ["train_walks", "center_step", "keep_probabilities"]
 
 _MAX_EXP = 30.0
 
@@ -164,12 +164,12 @@ def _center(c: int, ctx: NDArray[np.int32], n_ctx: int, negs: NDArray[np.int32],
 
 def center_step(c: int, contexts: NDArray[np.int32], negatives: NDArray[np.int32], lr: float,
                 item_emb: NDArray[np.float32], side_emb: NDArray[np.float32], side: NDArray[np.int32],
-                field_cols: NDArray[np.int64], present: NDArray[np.bool_], attn: NDArray[np.float32],
-                context: NDArray[np.float32], attention: bool = True,
-                bias: NDArray[np.float32] | None = None, side_w: NDArray[np.float32] | None = None) -> float:
-    """One SGD step of the kernel for one centre (in place); ``negatives`` is ``[len(contexts), K]``; ``bias``:
-    the shared attention bias per source (updated in place; None = zeros, not learned); ``side_w``: the weight of
-    every entry of ``side`` in its field's mean (None = uniform, see :func:`uniform_side_weights`).
+                side_w: NDArray[np.float32], field_cols: NDArray[np.int64], present: NDArray[np.bool_],
+                attn: NDArray[np.float32], context: NDArray[np.float32], attention: bool = True,
+                bias: NDArray[np.float32] | None = None) -> float:
+    """One SGD step of the kernel for one centre (in place); ``negatives`` is ``[len(contexts), K]``; ``side_w``:
+    the weight of every entry of ``side`` in its field's mean (:func:`walks.eges.row_weights`, concatenated);
+    ``bias``: the shared attention bias per source (updated in place; None = zeros, not learned).
 
     The same code the training kernel runs, exposed to test the hand-derived gradients against autograd.
     """
@@ -179,24 +179,12 @@ def center_step(c: int, contexts: NDArray[np.int32], negatives: NDArray[np.int32
     shared = np.zeros(num_src, np.float32) if bias is None else bias
     step = np.zeros(num_src, np.float32)
     loss = float(_center(int(c), ctx, len(ctx), np.ascontiguousarray(negatives, dtype=np.int32).ravel(),
-                         float(lr), item_emb, side_emb, side,
-                         uniform_side_weights(side, field_cols) if side_w is None else side_w, field_cols, present,
-                         attn, shared, step, context,
-                         attention, np.empty((num_src, d), np.float32), np.empty(num_src, np.float32),
+                         float(lr), item_emb, side_emb, side, side_w, field_cols, present, attn, shared, step,
+                         context, attention, np.empty((num_src, d), np.float32), np.empty(num_src, np.float32),
                          np.empty(d, np.float32), np.empty(d, np.float32)))
     if bias is not None:
         bias += step
     return loss
-
-
-def uniform_side_weights(side: NDArray[np.int32], field_cols: NDArray[np.int64]) -> NDArray[np.float32]:
-    """``1 / k`` for each of the ``k`` values an item has in a field (the plain mean), 0 for empty entries."""
-    has = side >= 0
-    out = np.zeros(side.shape, dtype=np.float32)
-    for a, b in zip(field_cols[:-1], field_cols[1:], strict=True):
-        k = has[:, a:b].sum(axis=1, keepdims=True)
-        out[:, a:b] = np.where(has[:, a:b], 1.0 / np.maximum(k, 1), 0.0)
-    return out
 
 
 def keep_probabilities(counts: NDArray[np.int64], sample: float) -> NDArray[np.float32]:

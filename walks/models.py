@@ -138,26 +138,10 @@ class DeepWalkConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first out-of-range value."""
-        for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
-                          ("epochs", 1), ("num_negatives", 1), ("graph_window", 1), ("recent", 1), ("seed", 0)):
-            check_range(self, name, low)
-        check_range(self, "chunk_steps", self.walk_length)
-        if self.sample is not None:
-            check_range(self, "sample", 0.0, 1.0)
-        if self.graph_top_k is not None:
-            check_range(self, "graph_top_k", 1)
-        check_range(self, "min_steps_per_edge", 0.0, 1e6)
-        check_range(self, "alpha", 0.0, 10.0, low_open=True)
-        check_range(self, "min_alpha", 0.0, self.alpha)
-        check_range(self, "ns_exponent", -2.0, 2.0)
+        check_walk_settings(self)
         check_range(self, "graph_pop_exponent", 0.0, 2.0)
-        check_range(self, "decay", 0.0, 1.0, low_open=True)
         if self.workers is not None:
             check_range(self, "workers", 1)
-        for name, choices in (("graph_weighting", ("count", "inverse_distance")),
-                              ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot"))):
-            if getattr(self, name) not in choices:
-                raise ConfigError(f"{name} must be one of {choices} (got {getattr(self, name)!r})")
 
 
 @dataclass(frozen=True)
@@ -176,6 +160,31 @@ class Node2VecConfig(DeepWalkConfig):
         super().validate()
         check_range(self, "p", 0.0, 1e6, low_open=True)
         check_range(self, "q", 0.0, 1e6, low_open=True)
+
+
+def check_walk_settings(cfg: Any, choices: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> None:
+    """The checks every walk model's config shares (walks, skip-gram, train graph, query), then ``choices``.
+
+    Raises:
+        ConfigError: Naming the first out-of-range value.
+    """
+    for name, low in (("embedding_dim", 1), ("num_walks", 1), ("walk_length", 2), ("window_size", 1),
+                      ("epochs", 1), ("num_negatives", 1), ("graph_window", 1), ("recent", 1), ("seed", 0)):
+        check_range(cfg, name, low)
+    check_range(cfg, "chunk_steps", cfg.walk_length)
+    if cfg.sample is not None:
+        check_range(cfg, "sample", 0.0, 1.0)
+    if cfg.graph_top_k is not None:
+        check_range(cfg, "graph_top_k", 1)
+    check_range(cfg, "min_steps_per_edge", 0.0, 1e6)
+    check_range(cfg, "alpha", 0.0, 10.0, low_open=True)
+    check_range(cfg, "min_alpha", 0.0, cfg.alpha)
+    check_range(cfg, "ns_exponent", -2.0, 2.0)
+    check_range(cfg, "decay", 0.0, 1.0, low_open=True)
+    for name, allowed in (("graph_weighting", ("count", "inverse_distance")),
+                          ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot")), *choices):
+        if getattr(cfg, name) not in allowed:
+            raise ConfigError(f"{name} must be one of {allowed} (got {getattr(cfg, name)!r})")
 
 
 def epochs_for(epochs: int, min_steps_per_edge: float, num_edges: int, steps_per_epoch: int) -> int:

@@ -168,6 +168,19 @@ def test_save_load_roundtrip(toy: tuple, tmp_path: Path) -> None:
     np.testing.assert_allclose(again.attention_weights(), model.attention_weights())
 
 
+def test_models_saved_before_value_weights_load_with_the_plain_mean(toy: tuple, tmp_path: Path) -> None:
+    graph, side = toy
+    model = EGES(**FAST).fit_graph(graph)
+    model.save(tmp_path / "run")
+    state = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    torch.save({k: v for k, v in state.items() if not k.startswith("sidew")}, tmp_path / "run" / "model.pt")
+    again = load_model(tmp_path / "run")
+    assert isinstance(again, EGES)
+    np.testing.assert_allclose(again.cold_vectors(side), model.cold_vectors(side), rtol=1e-6)
+    np.testing.assert_allclose(again.net_(torch.arange(7)).detach().numpy(),
+                               model.net_(torch.arange(7)).detach().numpy(), rtol=1e-6)
+
+
 def test_pairs_kernel_windows() -> None:
     walks = np.array([[1, 2, 3, 4], [5, 6, 0, 0]], dtype=np.int32)
     lengths = np.array([4, 2], dtype=np.int32)
@@ -214,9 +227,8 @@ def test_kernel_gradients_match_autograd(toy: tuple, attention: bool, weighting:
     tables = [b.weight.detach().numpy() for b in net.fields]
     side_emb = np.concatenate(tables).copy()
     rows, cols = _side_rows(mats, [len(t) for t in tables], 7)
-    side_w = np.concatenate(weights, axis=1) if weighting == "idf" else None  # None: the kernel's plain mean
-    got_loss = center_step(c, np.array(ctx), np.array(neg), lr, item, side_emb, rows, cols, net.present.numpy(),
-                           attn, ctx_w, attention, bias, side_w)
+    got_loss = center_step(c, np.array(ctx), np.array(neg), lr, item, side_emb, rows, np.concatenate(weights, axis=1),
+                           cols, net.present.numpy(), attn, ctx_w, attention, bias)
     assert got_loss == pytest.approx(float(loss.detach()), rel=1e-5)
     split_at = np.cumsum([len(t) for t in tables])[:-1]
     got = [item, *np.split(side_emb, split_at), attn, ctx_w, bias]
