@@ -79,6 +79,10 @@ class GlobalGraphEncoder(nn.Module):
         True
     """
 
+    edge_index: torch.Tensor  # registered buffers, declared for the type checker
+    edge_attr: torch.Tensor
+    pad_mask: torch.Tensor
+
     def __init__(self, graph: ItemGraph, dim: int = 64, num_layers: int = 2,
                  variant: Literal["disentangled", "transformer"] = "disentangled", num_channels: int = 4,
                  routing_iters: int = 2, heads: int = 2, use_edge_attr: bool = True, use_side_info: bool = True,

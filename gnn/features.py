@@ -29,6 +29,8 @@ class ItemFeatures(nn.Module):
         id_dropout: During training, drop the id vector of a node with this probability.
     """
 
+    known: torch.Tensor  # a registered buffer, declared for the type checker
+
     def __init__(self, num_nodes: int, dim: int, side_info: SideInfo | None = None,
                  known: NDArray[np.bool_] | None = None, use_ids: bool = True, id_dropout: float = 0.0) -> None:
         super().__init__()

@@ -95,6 +95,7 @@ class GNNRecommender(EmbeddingRecommender):
             known |= self.graph_.side_info.items_with_info()
         known[0] = False
         vectors[~known] = 0.0
+        assert self.vocab_ is not None, "set by fit"
         self.embeddings_ = Embeddings(self.vocab_, vectors, {"model": self.name, **to_dict(self.config)}, known)
         self._normed = None
 

@@ -6,6 +6,9 @@ The walk kernels use it to overlap the cache misses of several walks advanced in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -16,7 +19,7 @@ _I32 = ir.IntType(32)
 
 
 @intrinsic
-def prefetch(typingctx, array, index):  # type: ignore[no-untyped-def]
+def _prefetch(typingctx, array, index):  # type: ignore[no-untyped-def]
     """``prefetch(array, index)``: read prefetch of ``array[index]`` into all cache levels (1-d arrays)."""
     sig = types.void(array, index)
 
@@ -31,3 +34,6 @@ def prefetch(typingctx, array, index):  # type: ignore[no-untyped-def]
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+prefetch = cast(Callable[[Any, Any], None], _prefetch)  # as called from kernels: (array, index)

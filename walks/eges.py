@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numba
 import numpy as np
@@ -276,6 +276,8 @@ class EGESNet(nn.Module):
             None = the plain mean.
     """
 
+    present: torch.Tensor  # registered buffers, declared for the type checker
+
     def __init__(self, num_items: int, side: list[NDArray[np.int64]], side_sizes: list[int], embedding_dim: int,
                  attention: bool = True, side_weights: list[NDArray[np.float32]] | None = None) -> None:
         super().__init__()
@@ -306,6 +308,10 @@ class EGESNet(nn.Module):
         for i, bag in enumerate(self.fields):
             parts.append(bag(getattr(self, f"side{i}")[items], per_sample_weights=getattr(self, f"sidew{i}")[items]))
         return torch.stack(parts, dim=1)
+
+    def bags(self) -> list[nn.EmbeddingBag]:
+        """The side-information tables, one ``EmbeddingBag`` per field."""
+        return [cast(nn.EmbeddingBag, bag) for bag in self.fields]
 
     def weights(self, items: torch.Tensor, use_item: bool = True) -> torch.Tensor:
         """``[B, F + 1]`` attention weights ``softmax(a_v)`` over the sources each item has."""
@@ -413,7 +419,7 @@ class EGES(EmbeddingRecommender):
         item_emb, context = net.item.weight.detach().numpy(), net.context.weight.detach().numpy()
         attn = net.attn.weight.detach().numpy()
         bias = net.attn_bias.detach().numpy()
-        tables = [bag.weight.detach().numpy() for bag in net.fields]
+        tables: list[NDArray[np.float32]] = [bag.weight.detach().numpy() for bag in net.bags()]
         side_emb = np.ascontiguousarray(np.concatenate(tables) if tables else np.zeros((1, d), np.float32))
         side, field_cols = _side_rows(mats, [len(t) for t in tables], walker.graph.num_nodes)
         side_w = np.ascontiguousarray(
@@ -469,6 +475,7 @@ class EGES(EmbeddingRecommender):
         known = walked | has_side
         known[0] = False
         self._normed = None
+        assert self.vocab_ is not None, "set by fit"
         self.embeddings_ = Embeddings(self.vocab_, vectors, {"model": self.name, **dataclasses.asdict(self.config)},
                                       known)
 
@@ -496,7 +503,7 @@ class EGES(EmbeddingRecommender):
         super()._save_state(directory)
         torch.save(self.net_.state_dict(), directory / "model.pt")
         np.save(directory / "walked.npy", self.walked_)
-        sizes = [bag.num_embeddings - 1 for bag in self.net_.fields]
+        sizes = [bag.num_embeddings - 1 for bag in self.net_.bags()]
         np.save(directory / "side_sizes.npy", np.asarray(sizes, dtype=np.int64))
         if self.common_ is not None:
             np.savez(directory / "common_values.npz", *self.common_)

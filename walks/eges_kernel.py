@@ -199,7 +199,7 @@ def keep_probabilities(counts: NDArray[np.int64], sample: float) -> NDArray[np.f
 
 
 @njit(inline="always", cache=True)
-def _draw(neg_prob: NDArray[np.float32], neg_alias: NDArray[np.int32], state: NDArray[np.uint64]) -> int:
+def _draw(neg_prob: NDArray[np.float32], neg_alias: NDArray[np.int32], state: NDArray[np.uint64]) -> np.int64:
     r = _next(state)
     k = np.int64(((r >> _S32) * np.uint64(len(neg_prob))) >> _S32)
     if float(r & np.uint64(0xFFFFFFFF)) * (1.0 / 4294967296.0) < neg_prob[k]:
@@ -250,7 +250,7 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
         loss = 0.0
         count = 0
         for j in range(m):
-            b = 1 + np.int64((_next(state) >> _S32) * np.uint64(window) >> _S32)
+            b = 1 + int((_next(state) >> _S32) * np.uint64(window) >> _S32)
             n_ctx = 0
             for k in range(max(j - b, 0), min(j + b, m - 1) + 1):
                 if k != j:

@@ -117,7 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     for name in a.models.split(","):
         cls = get_model_class(name)
         t0 = time.perf_counter()
-        model = cls(**{"seed": a.seed, **overrides.get(name, {})}).fit_graph(train)
+        fit_graph = getattr(cls(**{"seed": a.seed, **overrides.get(name, {})}), "fit_graph", None)
+        if fit_graph is None:
+            raise SystemExit(f"{name} does not train on an item graph: link prediction takes graph models "
+                             "(deepwalk, node2vec, ges, eges)")
+        model = fit_graph(train)
         auc = link_prediction_auc(model.item_embeddings(), pos, neg)
         rows.append({"model": name, "auc": auc, "fit_seconds": time.perf_counter() - t0})
         logging.getLogger(__name__).info("%s: AUC %.4f", name, auc)

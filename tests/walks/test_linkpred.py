@@ -42,3 +42,11 @@ def test_deepwalk_predicts_held_out_links() -> None:
     train, pos, neg = split_edges(g, seed=0)
     emb = DeepWalk(embedding_dim=16, num_walks=5, walk_length=20, epochs=2, deterministic=True).fit_graph(train)
     assert link_prediction_auc(emb.item_embeddings(), pos, neg) > 0.7
+
+
+def test_cli_names_a_model_that_has_no_graph_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from walks.linkpred import main
+
+    with pytest.raises(SystemExit, match="sasrec does not train on an item graph"):
+        main(["--dataset", "synthetic", "--models", "sasrec", "--out", str(tmp_path / "lp")])
+    assert not list(tmp_path.iterdir())
