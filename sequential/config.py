@@ -44,6 +44,11 @@ class SASRecConfig:
             the embedding norm no longer carries popularity). Default 0: on ML-1M 16 trailed the dot product at
             equal epochs (test NDCG@10 0.1707 vs 0.1742 after 26 epochs); on Diginetica it learned faster
             (``benchmarks/results/sasrec_probe_diginetica.md``).
+        readout: The query vector at each position: ``hidden`` (the last block's hidden state, as SASRec),
+            ``items`` (CORE, Hou et al. SIGIR 2022: the history's own item vectors averaged with weights
+            ``softmax_s(w . h_s)`` over the positions so far, so queries and items share one space) or ``both``
+            (the sum of the two, each normalised). ``items`` and ``both`` need ``cosine_scale > 0``.
+            Default ``hidden``.
 
         repeat_bonus: Added to the score of every item of the history by ``score`` (hence in evaluation), not in
             training: a re-consumption prior for session logs, where the next
@@ -149,6 +154,7 @@ class SASRecConfig:
     side_info: bool = False
     side_dim: int = 16
     cosine_scale: float = 0.0
+    readout: Literal["hidden", "items", "both"] = "hidden"
     repeat_bonus: float = 0.0
     transition_window: int = 3
     transition_prior: float = 1.0
@@ -219,6 +225,9 @@ class SASRecConfig:
             raise ConfigError("knn_prior needs knn_neighbors >= 1 (the train sequences it reads are kept at fit)")
         if self.cosine_scale < 0:
             raise ConfigError(f"cosine_scale must be >= 0 (got {self.cosine_scale})")
+        if self.readout != "hidden" and self.cosine_scale <= 0:
+            raise ConfigError(f"readout={self.readout!r} needs cosine_scale > 0 (it mixes item vectors, whose "
+                              "norms the dot product would compare)")
         if self.num_negatives is not None and self.num_negatives < 1:
             raise ConfigError(f"num_negatives must be >= 1 (got {self.num_negatives})")
         if self.cross_batch < 0 or self.hard_negatives < 0:

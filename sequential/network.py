@@ -169,9 +169,11 @@ class SASRecNet(nn.Module):
 
     def __init__(self, item_encoder: nn.Module, num_items: int, embedding_dim: int, max_len: int, num_blocks: int,
                  num_heads: int, dropout: float, activation: str = "gelu", positions: str = "from_start",
-                 cosine_scale: float = 0.0) -> None:
+                 cosine_scale: float = 0.0, readout: str = "hidden") -> None:
         super().__init__()
         self.from_end = positions == "from_end"
+        self.readout = readout
+        self.mix = nn.Linear(embedding_dim, 1) if readout != "hidden" else None
         self.cosine_scale = float(cosine_scale)
         self.item_encoder = item_encoder
         self.num_items = num_items
@@ -207,11 +209,15 @@ class SASRecNet(nn.Module):
         if l > self.max_len:
             raise ValueError(f"sequence length {l} exceeds max_len {self.max_len}")
         keep = (ids > 0).unsqueeze(-1)
+        newest_only = last_only
+        if self.mix is not None:
+            last_only = False  # the item mix weighs every position by its own hidden state
         if self.from_end:  # the paper's layout: the newest item always at position max_len - 1
             pos = torch.arange(self.max_len - l, self.max_len, device=ids.device).expand(b, l)
         else:  # counted from the first item of the window
             pos = ((ids > 0).cumsum(1) - 1).clamp_min(0)
-        x = table[ids] * math.sqrt(self.embedding_dim) + self.positions(pos)
+        items = table[ids]
+        x = items * math.sqrt(self.embedding_dim) + self.positions(pos)
         x = self.emb_drop(x) * keep
         mask = attention_mask(ids)
         last = len(self.blocks) - 1
@@ -220,7 +226,24 @@ class SASRecNet(nn.Module):
                 x = block(x, mask, last_only=True) * keep[:, -1:]
             else:
                 x = block(x, mask) * keep
-        return self.final_ln(x)
+        h = self.final_ln(x)
+        if self.mix is None:
+            return h
+        out = self._item_mix(ids, items, h, keep)
+        return out[:, -1:] if newest_only else out
+
+    def _item_mix(self, ids: torch.Tensor, items: torch.Tensor, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """CORE's readout at every position ``t``: ``sum_{s <= t} softmax_s(w . h_s) x_s`` over the history's item
+        vectors ``x_s`` (dropout applied), alone (``items``) or added to ``h_t`` with both normalised (``both``)."""
+        assert self.mix is not None
+        l = ids.shape[1]
+        z = self.mix(h).squeeze(-1).masked_fill(ids == 0, -1e9)  # [B, L]; padding keys weigh nothing
+        causal = torch.ones(l, l, dtype=torch.bool, device=ids.device).tril()
+        weights = torch.softmax(z.unsqueeze(1).masked_fill(~causal, -math.inf), dim=-1)  # [B, L(query), L(key)]
+        mixed = (weights @ self.emb_drop(items)) * keep
+        if self.readout == "items":
+            return mixed
+        return (nn.functional.normalize(h, dim=-1) + nn.functional.normalize(mixed, dim=-1)) * keep
 
     def last_hidden(self, ids: torch.Tensor, table: torch.Tensor | None = None, chunk: int = 128) -> torch.Tensor:
         """The hidden state at the newest position ``[B, d]`` (the user vector): ``forward(ids)[:, -1]``.

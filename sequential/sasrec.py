@@ -104,7 +104,7 @@ class SASRec(Recommender):
         cfg = self.config
         return SASRecNet(encoder, num_items, cfg.embedding_dim, cfg.max_len, cfg.num_blocks, cfg.num_heads,
                          cfg.dropout if cfg.dropout is not None else 0.0, cfg.activation, cfg.positions,
-                         cfg.cosine_scale)
+                         cfg.cosine_scale, cfg.readout)
 
     # ------------------------------------------------------------------ inference
     def _net(self) -> SASRecNet:

@@ -8,18 +8,23 @@ import torch
 from sasrec_fast import FAST
 
 from graphrec import Sequences
+from graphrec.errors import ConfigError
 from sequential.network import IdEmbedding, SASRecNet
 from sequential.sasrec import SASRec
 
+READOUTS = ["hidden", "items", "both"]
 
-def _net(max_len: int = 12) -> SASRecNet:
+
+def _net(max_len: int = 12, readout: str = "hidden") -> SASRecNet:
     torch.manual_seed(0)
-    net = SASRecNet(IdEmbedding(30, 16), 30, 16, max_len, num_blocks=2, num_heads=2, dropout=0.3)
+    net = SASRecNet(IdEmbedding(30, 16), 30, 16, max_len, num_blocks=2, num_heads=2, dropout=0.3,
+                    cosine_scale=8.0 if readout != "hidden" else 0.0, readout=readout)
     return net.eval()
 
 
-def test_future_positions_never_change_earlier_outputs() -> None:
-    net = _net()
+@pytest.mark.parametrize("readout", READOUTS)
+def test_future_positions_never_change_earlier_outputs(readout: str) -> None:
+    net = _net(readout=readout)
     ids = torch.tensor([[0, 0, 3, 5, 7, 9, 11, 2, 4, 6, 8, 10]])
     changed = ids.clone()
     changed[0, 8:] = torch.tensor([29, 28, 27, 26])
@@ -29,8 +34,9 @@ def test_future_positions_never_change_earlier_outputs() -> None:
     assert not torch.allclose(a[0, 8:], b[0, 8:])
 
 
-def test_left_padding_does_not_change_outputs() -> None:
-    net = _net()
+@pytest.mark.parametrize("readout", READOUTS)
+def test_left_padding_does_not_change_outputs(readout: str) -> None:
+    net = _net(readout=readout)
     short = torch.tensor([[3, 5, 7, 9]])
     padded = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0, 3, 5, 7, 9]])
     with torch.no_grad():
@@ -38,7 +44,8 @@ def test_left_padding_does_not_change_outputs() -> None:
     torch.testing.assert_close(a[0], b[0, -4:], rtol=1e-5, atol=1e-5)
 
 
-def test_last_hidden_matches_the_full_forward_for_mixed_lengths_and_both_position_layouts() -> None:
+@pytest.mark.parametrize("readout", READOUTS)
+def test_last_hidden_matches_the_full_forward_for_mixed_lengths_and_both_position_layouts(readout: str) -> None:
     # last_hidden sorts rows by length, trims each chunk and runs only the newest query in the last block
     rng = np.random.default_rng(0)
     rows = [rng.integers(1, 30, size=n).tolist() for n in (12, 1, 7, 3, 12, 5, 9, 2, 11, 4)] + [[]]
@@ -46,7 +53,8 @@ def test_last_hidden_matches_the_full_forward_for_mixed_lengths_and_both_positio
     for positions in ("from_start", "from_end"):
         torch.manual_seed(0)
         net = SASRecNet(IdEmbedding(30, 16), 30, 16, 12, num_blocks=2, num_heads=2, dropout=0.3,
-                        positions=positions).eval()
+                        positions=positions, cosine_scale=8.0 if readout != "hidden" else 0.0,
+                        readout=readout).eval()
         with torch.no_grad():
             full = net(ids)[:, -1]
             for chunk in (1, 3, 128):
@@ -119,3 +127,18 @@ def test_length_bucketed_batches_cover_every_row_once_with_less_padding() -> Non
         return sum(len(b) * int(lengths[b].max()) for b in batches)
 
     assert padded(bucketed) < 0.75 * padded(plain)
+
+
+def test_items_readout_is_a_convex_mix_of_the_history_item_vectors() -> None:
+    net = _net(readout="items")
+    with torch.no_grad():
+        table = net.table()
+        out = net(torch.tensor([[0, 0, 7, 3]]))[0]
+    torch.testing.assert_close(out[2], table[7])  # one item so far: its own vector
+    basis = torch.stack([table[7], table[3]], dim=1)  # [d, 2]
+    coef = torch.linalg.lstsq(basis, out[3:4].T).solution[:, 0]
+    torch.testing.assert_close(basis @ coef, out[3], rtol=1e-5, atol=1e-6)
+    assert torch.all(coef > 0) and float(coef.sum()) == pytest.approx(1.0, abs=1e-5)
+    assert torch.all(out[:2] == 0)  # padding positions
+    with pytest.raises(ConfigError, match="readout='items' needs cosine_scale > 0"):
+        SASRec(readout="items")
