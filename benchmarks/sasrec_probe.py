@@ -37,9 +37,15 @@ from graphrec.evaluate import evaluate  # noqa: E402
 SCORING = ("repeat_bonus", "repeat_recency", "transition_prior", "transition_history", "knn_prior", "knn_neighbors")
 
 
-def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int,
-          metric_k: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The rows at half and all of ``steps``, and the inference-time prior settings they were scored with."""
+def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metric_k: int,
+          rescore: dict[str, dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows at half and all of ``steps``, and the inference-time prior settings they were scored with.
+
+    ``rescore`` (name -> scoring settings): the final model is also scored with each of these priors (row key
+    ``rescored``), so the scoring of a setting can be chosen on the same validation cases without retraining.
+    """
+    import dataclasses
+
     import torch
 
     from graphrec.training import set_seed, set_threads
@@ -83,6 +89,15 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int,
             if done >= steps:
                 break
         epoch += 1
+    rescored = {}
+    for name, settings in (rescore or {}).items():
+        rec.config = dataclasses.replace(cfg, **settings)
+        m = evaluate(rec, sub, ks=(10, metric_k), batch_size=512)
+        rescored[name] = {"scoring": {k: getattr(rec.config, k) for k in SCORING},
+                          **{k: round(m[k], 4) for k in (f"HR@{metric_k}", f"MRR@{metric_k}", "NDCG@10")}}
+    rec.config = cfg
+    if rescored:
+        rows[-1]["rescored"] = rescored
     return rows, {k: getattr(cfg, k) for k in SCORING}
 
 
@@ -123,6 +138,10 @@ def render(file: str) -> Path:
                        f"{r['loss']} | "
                        f"{100 * r[f'HR@{k}']:.2f} | {100 * r[f'MRR@{k}']:.2f} | {_f4(r.get('NDCG@10'))} | "
                        f"{r['train_s']} | {r.get('load1', '')} |")
+            for name, res in r.get("rescored", {}).items():
+                out.append(f"| {line['name']} | {sets} | {name}: {_scoring_label(res)} | {r['steps']} | "
+                           f"{r['epochs']} | | {100 * res[f'HR@{k}']:.2f} | {100 * res[f'MRR@{k}']:.2f} | "
+                           f"{_f4(res.get('NDCG@10'))} | | |")
     out += ["", "Commands (one per row group):", ""] + [f"`{line['command']}`  " for line in lines]
     path = RESULTS / f"{file}.md"
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -139,11 +158,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec config override")
     ap.add_argument("--file", default=None, help="results file stem (default sasrec_probe_DATASET)")
     ap.add_argument("--render", action="store_true", help="only write FILE.md from FILE.jsonl")
+    ap.add_argument("--rescore", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                    help="also score the final model with these inference-time priors (repeatable); the priors "
+                         "they read (the kNN index) must be built, i.e. enabled in --set")
     args = ap.parse_args(argv)
     file = args.file or f"sasrec_probe_{args.dataset}"
     if not args.render:
         overrides = parse_overrides(args.set)
-        rows, scoring = probe(args.dataset, args.steps, overrides, args.cases, args.k)
+        rescore = {}
+        for spec in args.rescore:
+            name, _, sets = spec.partition(":")
+            values = parse_overrides([x for x in sets.split(",") if x])
+            unknown = sorted(set(values) - set(SCORING))
+            if unknown:
+                raise SystemExit(f"--rescore {name}: {unknown} are not scoring settings (known: {', '.join(SCORING)})")
+            rescore[name] = {k: float(v) if k not in ("transition_history", "knn_neighbors") else int(v)
+                             for k, v in values.items()}
+        rows, scoring = probe(args.dataset, args.steps, overrides, args.cases, args.k, rescore)
         line = {"name": args.name, "dataset": args.dataset, "overrides": overrides, "rows": rows,
                 "scoring": scoring, "cases": args.cases,
                 "metric_k": args.k, "machine": machine(),
