@@ -10,21 +10,19 @@ Appends to ``s12_eges_views.jsonl`` beside this file.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from s12_eges_post import append_row, fit_one, score_with  # noqa: E402
 
 from graphrec import datasets  # noqa: E402
-from graphrec.evaluate import evaluate  # noqa: E402
-from graphrec.model import get_model_class  # noqa: E402
-from graphrec.split import refit_split  # noqa: E402
 
 SIDE_SCALES = [("H", 1.0), ("side0.5", 0.5), ("side0.25", 0.25), ("W", 0.0)]
 
@@ -35,13 +33,8 @@ def main() -> None:
     over = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
     split = datasets.load(ds).split()
     for seed in seeds:
-        fit_split = refit_split(split) if fit == "test" else split
-        cases = split.test if fit == "test" else split.valid
-        counts = (split.train_full if fit == "test" else split.train).item_counts()
-        t0 = time.perf_counter()
-        m = get_model_class("eges")(num_threads=threads, seed=seed, **over).fit(fit_split)
-        row = {"ds": ds, "seed": seed, "fit": fit, "threads": threads, "over": over,
-               "fit_s": round(time.perf_counter() - t0, 1)}
+        m, cases, counts, fit_s = fit_one("eges", split, seed, fit, threads, over)
+        row = {"ds": ds, "seed": seed, "fit": fit, "threads": threads, "over": over, "fit_s": fit_s}
         items = torch.arange(m.net_.item.num_embeddings)
         with torch.no_grad():
             w = m.net_.weights(items).numpy()
@@ -53,13 +46,9 @@ def main() -> None:
             v = w[:, 0, None] * src[:, 0] + scale * (w[:, 1:, None] * src[:, 1:]).sum(1)
             vec = np.where(walked[:, None], v, base.vectors).astype(np.float32)
             vec[0] = 0
-            m.embeddings_ = dataclasses.replace(base, vectors=vec)
-            m._normed = None
-            res = evaluate(m, cases, ks=(10,), item_counts=counts)
-            row[name] = [round(res["HR@10"], 4), round(res["NDCG@10"], 4)]
-        print(json.dumps(row), flush=True)
-        with open(Path(__file__).with_name("s12_eges_views.jsonl"), "a") as f:
-            f.write(json.dumps(row) + "\n")
+            row[name] = score_with(m, vec, cases, counts)
+            m.embeddings_ = base
+        append_row(row, "s12_eges_views.jsonl")
 
 
 if __name__ == "__main__":
