@@ -229,17 +229,16 @@ class SASRecNet(nn.Module):
         h = self.final_ln(x)
         if self.mix is None:
             return h
-        out = self._item_mix(ids, items, h, keep)
+        out = self._item_mix(items, h, keep, mask)
         return out[:, -1:] if newest_only else out
 
-    def _item_mix(self, ids: torch.Tensor, items: torch.Tensor, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def _item_mix(self, items: torch.Tensor, h: torch.Tensor, keep: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """CORE's readout at every position ``t``: ``sum_{s <= t} softmax_s(w . h_s) x_s`` over the history's item
-        vectors ``x_s`` (dropout applied), alone (``items``) or added to ``h_t`` with both normalised (``both``)."""
+        vectors ``x_s`` (dropout applied), alone (``items``) or added to ``h_t`` with both normalised (``both``);
+        ``mask``: the blocks' :func:`attention_mask` (earlier item keys only, so padding weighs nothing)."""
         assert self.mix is not None
-        l = ids.shape[1]
-        z = self.mix(h).squeeze(-1).masked_fill(ids == 0, -1e9)  # [B, L]; padding keys weigh nothing
-        causal = torch.ones(l, l, dtype=torch.bool, device=ids.device).tril()
-        weights = torch.softmax(z.unsqueeze(1).masked_fill(~causal, -math.inf), dim=-1)  # [B, L(query), L(key)]
+        z = self.mix(h).squeeze(-1)  # [B, L]
+        weights = torch.softmax(z.unsqueeze(1).masked_fill(~mask[:, 0], -math.inf), dim=-1)  # [B, L(query), L(key)]
         mixed = (weights @ self.emb_drop(items)) * keep
         if self.readout == "items":
             return mixed
