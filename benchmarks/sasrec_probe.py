@@ -91,7 +91,7 @@ def probe(dataset: str, steps: int, overrides: dict[str, Any], cases: int, metri
         epoch += 1
     rescored = {}
     for name, settings in (rescore or {}).items():
-        rec.config = dataclasses.replace(cfg, **settings)
+        rec.config = from_dict(SASRec.config_class, {**dataclasses.asdict(cfg), **settings})
         m = evaluate(rec, sub, ks=(10, metric_k), batch_size=512)
         rescored[name] = {"scoring": {k: getattr(rec.config, k) for k in SCORING},
                           **{k: round(m[k], 4) for k in (f"HR@{metric_k}", f"MRR@{metric_k}", "NDCG@10")}}
@@ -172,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             unknown = sorted(set(values) - set(SCORING))
             if unknown:
                 raise SystemExit(f"--rescore {name}: {unknown} are not scoring settings (known: {', '.join(SCORING)})")
-            rescore[name] = {k: float(v) if k not in ("transition_history", "knn_neighbors") else int(v)
-                             for k, v in values.items()}
+            rescore[name] = values  # typed by the config when applied
         rows, scoring = probe(args.dataset, args.steps, overrides, args.cases, args.k, rescore)
         line = {"name": args.name, "dataset": args.dataset, "overrides": overrides, "rows": rows,
                 "scoring": scoring, "cases": args.cases,
