@@ -24,7 +24,7 @@ from graphrec.split import Split
 from walks import kernels
 from walks.eges_kernel import keep_probabilities, train_walks
 from walks.generate import RandomWalker
-from walks.models import check_range, check_walk_settings, epochs_for, train_graph
+from walks.models import check_range, check_walk_bias, check_walk_settings, epochs_for, train_graph
 
 __all__ = ["EGES", "EGESConfig", "GES", "GESConfig", "EGESNet", "common_values", "row_weights", "side_matrices",
            "value_weights"]
@@ -132,8 +132,7 @@ class EGESConfig:
         check_walk_settings(self, (("side_weighting", ("mean", "idf")),))
         check_range(self, "item_attention", -20.0, 20.0)
         check_range(self, "max_value_share", 0.0, 1.0, low_open=True)
-        check_range(self, "p", 0.0, 1e6, low_open=True)
-        check_range(self, "q", 0.0, 1e6, low_open=True)
+        check_walk_bias(self)
 
 
 @dataclass(frozen=True)

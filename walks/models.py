@@ -158,8 +158,7 @@ class Node2VecConfig(DeepWalkConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_range(self, "p", 0.0, 1e6, low_open=True)
-        check_range(self, "q", 0.0, 1e6, low_open=True)
+        check_walk_bias(self)
 
 
 def check_walk_settings(cfg: Any, choices: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> None:
@@ -185,6 +184,12 @@ def check_walk_settings(cfg: Any, choices: tuple[tuple[str, tuple[str, ...]], ..
                           ("pooling", ("last", "mean", "mean_recent")), ("similarity", ("cosine", "dot")), *choices):
         if getattr(cfg, name) not in allowed:
             raise ConfigError(f"{name} must be one of {allowed} (got {getattr(cfg, name)!r})")
+
+
+def check_walk_bias(cfg: Any) -> None:
+    """The node2vec biases ``p`` and ``q`` of a walk model's config: both in ``(0, 1e6]``."""
+    check_range(cfg, "p", 0.0, 1e6, low_open=True)
+    check_range(cfg, "q", 0.0, 1e6, low_open=True)
 
 
 def epochs_for(epochs: int, min_steps_per_edge: float, num_edges: int, steps_per_epoch: int) -> int:

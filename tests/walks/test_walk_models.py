@@ -73,6 +73,10 @@ def test_config_errors(split: Split) -> None:
         DeepWalk(walk_length=1).fit(split)
     with pytest.raises(ConfigError, match="p must be > 0"):
         Node2Vec(p=-1.0).fit(split)
+    from walks.eges import EGESConfig
+
+    with pytest.raises(ConfigError, match="q must be > 0"):
+        EGESConfig(q=0.0).validate()
     with pytest.raises(ConfigError, match="not fitted"):
         DeepWalk().item_embeddings()
 
