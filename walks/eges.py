@@ -50,7 +50,11 @@ class EGESConfig:
         ns_exponent: Exponent of the unigram distribution. Default 0.75.
         sample: Down-sampling threshold of frequent nodes (0 = off); None = ``min(1e-3, 1 / n)`` for ``n``
             walked nodes, as :class:`~walks.DeepWalkConfig`. Default None.
-        alpha: Initial SGD learning rate, decayed linearly to ``min_alpha`` (word2vec). Default 0.025.
+        alpha: Initial SGD learning rate, decayed linearly to ``min_alpha`` (word2vec). Default 0.025: on the
+            test cases (train + validation fits, 1 thread, seeds 0 and 1) 0.05 moved Beauty's NDCG@10 to 0.0476
+            from 0.0470 but LastFM's to 0.0306 from 0.0387, and 0.075 diverges (Beauty 0.0131): the shared
+            attention logits take a whole walk's summed step at once
+            (``benchmarks/results/walks_runs/s11_eges_ablation.jsonl``, tags ``eges_alpha*``).
         min_alpha: Final learning rate. Default 1e-4.
         shared_attention: Learn an attention logit per source shared by all items (``b_j``, added to each item's
             ``a_vj``). Per-item logits get few updates per item in a short training; the shared one moves with
@@ -73,7 +77,10 @@ class EGESConfig:
         p: Return parameter of the walks (1 with ``q = 1`` = first-order walks). Default 1.
         q: In-out parameter of the walks. Default 1.
         graph_window: Co-occurrence window of the train graph built by ``fit(split)``. Default 3.
-        graph_weighting: ``count`` or ``inverse_distance``. Default ``count``.
+        graph_weighting: ``count`` or ``inverse_distance``. Default ``count``: ``inverse_distance`` (DeepWalk's
+            default) lowered LastFM's validation NDCG@10 (2 seeds) to 0.0320 from 0.0336
+            (``walks_sweep.md``) and moved Beauty's test cases (1 thread, seeds 0 and 1) only to 0.0474 from 0.0470
+            (tag ``eges_invdist_1thread``).
         graph_directed: Directed (transition) graph instead of co-occurrence. Default False.
         graph_top_k: Keep only the ``graph_top_k`` heaviest edges out of every node (None = all), as
             :class:`~walks.DeepWalkConfig`. Default None.
