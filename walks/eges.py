@@ -16,13 +16,13 @@ from numpy.typing import NDArray
 from torch import nn
 
 from graphrec.embeddings import Embeddings
-from graphrec.errors import DataError
+from graphrec.errors import ConfigError, DataError
 from graphrec.graph import ItemGraph
 from graphrec.model import EmbeddingRecommender
 from graphrec.sideinfo import SideField, SideInfo
 from graphrec.split import Split
 from walks import kernels
-from walks.eges_kernel import keep_probabilities, train_walks
+from walks.eges_kernel import keep_probabilities, subsample_walks, train_walks
 from walks.generate import RandomWalker
 from walks.models import check_range, check_walk_bias, check_walk_settings, epochs_for, train_graph
 
@@ -94,8 +94,17 @@ class EGESConfig:
         recent: Items pooled by ``mean_recent``. Default 5.
         decay: Weight ``decay ** age`` of older items when pooling. Default 0.25.
         similarity: ``cosine`` or ``dot``. Default ``cosine``.
-        num_threads: numba threads while training (Hogwild: several threads are not bit-identical); None keeps
-            numba's setting. Default None.
+        trainer: ``numba`` (default): the SGD kernel of :mod:`walks.eges_kernel`, one step per centre, Hogwild over
+            threads. ``torch``: PyTorch minibatches of ``batch_size`` (centre, context) pairs through
+            :class:`EGESNet` (sparse gradients, ``SparseAdam`` on the embedding tables, ``Adam`` on the shared
+            attention logits, the rate decayed linearly to 0), on ``device``: for a GPU, or to change the model in
+            PyTorch. Both train on the same walks, down-sampling, pairs and negative distribution; on a CPU the
+            kernel is the faster and the better of the two (``benchmarks/results/walks_eges_torch.md``).
+        batch_size: Pairs per minibatch (``trainer="torch"``). Default 4096.
+        torch_lr: Initial Adam learning rate (``trainer="torch"``). Default 0.01.
+        device: Torch device of ``trainer="torch"`` (``cpu``, ``cuda``, ``cuda:1`` ...). Default ``cpu``.
+        num_threads: numba threads while training (Hogwild: several threads are not bit-identical), and torch's
+            with ``trainer="torch"``; None keeps the current settings. Default None.
         deterministic: Train on one thread: identical vectors for identical seeds. Default False.
         seed: Seed of walks, pairs, negatives and initialisation. Default 0.
     """
@@ -127,6 +136,10 @@ class EGESConfig:
     recent: int = 5
     decay: float = 0.25
     similarity: Literal["cosine", "dot"] = "cosine"
+    trainer: Literal["numba", "torch"] = "numba"
+    batch_size: int = 4096
+    torch_lr: float = 0.01
+    device: str = "cpu"
     num_threads: int | None = None
     deterministic: bool = False
     seed: int = 0
@@ -136,7 +149,13 @@ class EGESConfig:
         if self.num_threads is not None:
             check_range(self, "num_threads", 1)
         check_range(self, "max_side_values", 1)
-        check_walk_settings(self, (("side_weighting", ("mean", "idf")),))
+        check_walk_settings(self, (("side_weighting", ("mean", "idf")), ("trainer", ("numba", "torch"))))
+        check_range(self, "batch_size", 1)
+        check_range(self, "torch_lr", 0.0, 10.0, low_open=True)
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as err:
+            raise ConfigError(f"device must name a torch device such as 'cpu' or 'cuda' (got {self.device!r})") from err
         check_range(self, "item_attention", -20.0, 20.0)
         check_range(self, "max_value_share", 0.0, 1.0, low_open=True)
         check_walk_bias(self)
@@ -324,7 +343,8 @@ class EGESNet(nn.Module):
         present = self.present[items].clone()
         if not use_item:
             present[:, 0] = False
-        logits = self.attn(items) + self.attn_bias if self.attention else torch.zeros(present.shape)
+        logits = self.attn(items) + self.attn_bias if self.attention else torch.zeros(present.shape,
+                                                                                      device=present.device)
         logits = logits.masked_fill(~present, float("-inf"))
         w = torch.softmax(logits, dim=1)
         return torch.nan_to_num(w, nan=0.0)  # an item with no source at all gets a zero vector
@@ -400,14 +420,19 @@ class EGES(EmbeddingRecommender):
         self.field_names_ = [] if side_info is None else side_info.field_names
         walker = RandomWalker(graph, cfg.p, cfg.q)
         t0 = time.perf_counter()
-        threads = numba.get_num_threads()
+        threads, torch_threads = numba.get_num_threads(), torch.get_num_threads()
         try:
             if cfg.deterministic or cfg.num_threads is not None:
                 wanted = 1 if cfg.deterministic else int(cfg.num_threads or 1)
                 numba.set_num_threads(min(wanted, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-            losses, pairs = self._train(walker, mats)
+                torch.set_num_threads(wanted)
+            if cfg.trainer == "torch":
+                losses, pairs = self._train_torch(walker)
+            else:
+                losses, pairs = self._train(walker, mats)
         finally:
             numba.set_num_threads(threads)
+            torch.set_num_threads(torch_threads)
         self.vocab_ = graph.vocab
         self.walked_ = np.zeros(graph.num_nodes, dtype=bool)
         self.walked_[walker.starts] = True
@@ -432,16 +457,7 @@ class EGES(EmbeddingRecommender):
             np.concatenate([getattr(net, f"sidew{i}").numpy() for i in range(len(mats))], axis=1) if mats
             else np.zeros(side.shape, np.float32))
         present = net.present.numpy()
-        # one round of walks estimates node frequencies (down-sampling and the negative distribution)
-        walks, lengths = walker.walk_range(0, walker.num_starts, cfg.walk_length, cfg.seed)
-        counts = kernels.token_counts(walks, lengths, walker.graph.num_nodes)
-        sample = cfg.sample if cfg.sample is not None else min(1e-3, 1.0 / max(walker.num_starts, 1))
-        keep = keep_probabilities(counts, sample)
-        noise = (counts.astype(np.float64) ** cfg.ns_exponent * (counts > 0)).astype(np.float32)
-        neg_prob, neg_alias = kernels.build_alias(np.array([0, len(noise)], dtype=np.int64), noise)
-        total = cfg.num_walks * walker.num_starts
-        epochs = epochs_for(cfg.epochs, cfg.min_steps_per_edge, walker.graph.num_edges,
-                            int(lengths.sum()) * cfg.num_walks)
+        keep, neg_prob, neg_alias, total, epochs = self._corpus(walker)
         per_chunk = max(1, cfg.chunk_steps // cfg.walk_length)
         losses, num_pairs = [], 0
         for epoch in range(epochs):
@@ -464,6 +480,91 @@ class EGES(EmbeddingRecommender):
         for table in tables:  # write the trained side tables back into the net
             table[:] = side_emb[start:start + len(table)]
             start += len(table)
+        return losses, num_pairs
+
+    def _corpus(self, walker: RandomWalker) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int32],
+                                                     int, int]:
+        """Down-sampling keep probabilities, the alias table of the negative distribution, the walks per epoch
+        and the number of epochs; one round of walks estimates the node frequencies."""
+        cfg = self.config
+        walks, lengths = walker.walk_range(0, walker.num_starts, cfg.walk_length, cfg.seed)
+        counts = kernels.token_counts(walks, lengths, walker.graph.num_nodes)
+        sample = cfg.sample if cfg.sample is not None else min(1e-3, 1.0 / max(walker.num_starts, 1))
+        keep = keep_probabilities(counts, sample)
+        noise = (counts.astype(np.float64) ** cfg.ns_exponent * (counts > 0)).astype(np.float32)
+        neg_prob, neg_alias = kernels.build_alias(np.array([0, len(noise)], dtype=np.int64), noise)
+        total = cfg.num_walks * walker.num_starts
+        epochs = epochs_for(cfg.epochs, cfg.min_steps_per_edge, walker.graph.num_edges,
+                            int(lengths.sum()) * cfg.num_walks)
+        return keep, neg_prob, neg_alias, total, epochs
+
+    def _train_torch(self, walker: RandomWalker) -> tuple[list[float], int]:
+        """Minibatch training of :class:`EGESNet` in PyTorch (``trainer="torch"``) on ``device``.
+
+        The walks, down-sampling (:func:`~walks.eges_kernel.subsample_walks`), pairs
+        (:func:`~walks.kernels.skipgram_pairs`, windows shrunk at random) and the negative distribution are the
+        numba trainer's; pairs are shuffled within a chunk of about ``chunk_steps`` pairs and cut into
+        minibatches; ``SparseAdam`` steps the rows a batch touches, ``Adam`` the shared attention logits; the rate
+        decays linearly to 0 over the walks. On a CPU, deterministic for a fixed seed and thread count.
+        """
+        cfg = self.config
+        device = torch.device(cfg.device)
+        net = self.net_.to(device)
+        sparse = [net.item.weight, net.context.weight, *(bag.weight for bag in net.bags())]
+        dense: list[nn.Parameter] = []
+        if self.attention:
+            sparse.append(net.attn.weight)
+            if cfg.shared_attention:
+                dense.append(net.attn_bias)
+        optimizers: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(sparse, lr=cfg.torch_lr)]
+        if dense:
+            optimizers.append(torch.optim.Adam(dense, lr=cfg.torch_lr))
+        keep, neg_prob, neg_alias, total, epochs = self._corpus(walker)
+        prob_t = torch.from_numpy(neg_prob).to(device)
+        alias_t = torch.from_numpy(neg_alias.astype(np.int64)).to(device)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        k = cfg.num_negatives
+        # a chunk yields about walk_length x window pairs per walk: keep it near chunk_steps pairs
+        per_chunk = max(1, cfg.chunk_steps // (cfg.walk_length * cfg.window_size))
+        losses, num_pairs = [], 0
+        try:
+            for epoch in range(epochs):
+                t0, run, pairs = time.perf_counter(), 0.0, 0
+                for first in range(epoch * total, (epoch + 1) * total, per_chunk):
+                    count = min(per_chunk, (epoch + 1) * total - first)
+                    walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
+                    walks, lengths = subsample_walks(walks, lengths, keep, cfg.seed, first)
+                    centers, contexts = kernels.skipgram_pairs(walks, lengths, cfg.window_size, True, cfg.seed,
+                                                               first)
+                    n = len(centers)
+                    order = torch.randperm(n, generator=gen)
+                    c_all = torch.from_numpy(centers).to(torch.int64)[order]
+                    x_all = torch.from_numpy(contexts).to(torch.int64)[order]
+                    for s in range(0, n, cfg.batch_size):
+                        done = (first + count * s / max(n, 1)) / (epochs * total)
+                        for opt in optimizers:
+                            for group in opt.param_groups:
+                                group["lr"] = cfg.torch_lr * max(1.0 - done, 1e-4)
+                        c = c_all[s:s + cfg.batch_size].to(device)
+                        x = x_all[s:s + cfg.batch_size].to(device)
+                        draw = torch.randint(len(neg_prob), (len(c) * k,), generator=gen).to(device)
+                        u = torch.rand(len(c) * k, generator=gen).to(device)
+                        neg = torch.where(u < prob_t[draw], draw, alias_t[draw]).view(len(c), k)
+                        for opt in optimizers:
+                            opt.zero_grad()
+                        loss = net.loss(c, x, neg)
+                        loss.backward()
+                        for opt in optimizers:
+                            opt.step()
+                        run += float(loss.detach()) * len(c)
+                    pairs += n
+                losses.append(run / max(pairs, 1))
+                num_pairs += pairs
+                log.info("%s epoch %d/%d (torch, %s): loss %.4f per pair (%d pairs, %.1fs, %.2f M pairs/s)",
+                         self.name, epoch + 1, epochs, device, losses[-1], pairs, time.perf_counter() - t0,
+                         pairs / max(time.perf_counter() - t0, 1e-9) / 1e6)
+        finally:
+            self.net_ = net.to("cpu")
         return losses, num_pairs
 
     def _set_embeddings(self) -> None:

@@ -41,7 +41,7 @@ from graphrec.rng import next_u64 as _next
 from graphrec.rng import uniform as _uniform
 from walks.kernels import walk_seed
 
-__all__ = ["train_walks", "center_step", "keep_probabilities"]
+__all__ = ["train_walks", "center_step", "keep_probabilities", "subsample_walks"]
 
 _MAX_EXP = 30.0
 
@@ -196,6 +196,30 @@ def keep_probabilities(counts: NDArray[np.int64], sample: float) -> NDArray[np.f
     with np.errstate(divide="ignore", invalid="ignore"):
         keep = (np.sqrt(counts / t) + 1.0) * t / counts
     return np.where(counts > 0, np.minimum(keep, 1.0), 1.0).astype(np.float32)
+
+
+@njit(parallel=True, cache=True)
+def subsample_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], keep: NDArray[np.float32], seed: int,
+                    first: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """The walks after word2vec's down-sampling (node ``v`` kept with probability ``keep[v]``), left-aligned.
+
+    Walk ``i`` draws from the stream of walk ``first + i`` exactly as :func:`train_walks` does before its pairs,
+    so the kept tokens are the ones the numba trainer trains on, for any thread count.
+    """
+    n, walk_length = walks.shape
+    out = np.zeros((n, walk_length), dtype=np.int32)
+    kept = np.zeros(n, dtype=np.int32)
+    for i in prange(n):
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = walk_seed(seed, first + i) ^ _MIX2
+        m = 0
+        for j in range(lengths[i]):
+            v = walks[i, j]
+            if keep[v] >= 1.0 or _uniform(state) < keep[v]:
+                out[i, m] = v
+                m += 1
+        kept[i] = m
+    return out, kept
 
 
 @njit(inline="always", cache=True)
