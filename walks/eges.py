@@ -97,9 +97,10 @@ class EGESConfig:
         trainer: ``numba`` (default): the SGD kernel of :mod:`walks.eges_kernel`, one step per centre, Hogwild over
             threads. ``torch``: PyTorch minibatches of ``batch_size`` (centre, context) pairs through
             :class:`EGESNet` (sparse gradients, ``SparseAdam`` on the embedding tables, ``Adam`` on the shared
-            attention logits, the rate decayed linearly to 0), on ``device``: for a GPU, or to change the model in
-            PyTorch. Both train on the same walks, down-sampling, pairs and negative distribution; on a CPU the
-            kernel is the faster and the better of the two (``benchmarks/results/walks_eges_torch.md``).
+            attention logits, the rate decayed linearly), on ``device``: for a GPU, or to change the model in
+            PyTorch. Both train on the same walks, down-sampling and negative distribution, with pairs from the
+            same distribution; on a CPU the kernel is the faster and the better of the two
+            (``benchmarks/results/walks_eges_torch.md``).
         batch_size: Pairs per minibatch (``trainer="torch"``). Default 4096.
         torch_lr: Initial Adam learning rate (``trainer="torch"``). Default 0.01.
         device: Torch device of ``trainer="torch"`` (``cpu``, ``cuda``, ``cuda:1`` ...). Default ``cpu``.
@@ -354,11 +355,13 @@ class EGESNet(nn.Module):
         return (self.weights(items, use_item).unsqueeze(-1) * self.sources(items)).sum(dim=1)
 
     def loss(self, centers: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-        """Skip-gram negative-sampling loss of ``H_center`` against context vectors ``Z``."""
+        """Skip-gram negative-sampling loss of ``H_center`` against context vectors ``Z``, per pair (a negative
+        equal to its pair's context is left out, as word2vec and the numba kernel do)."""
         h = self(centers)
         pos = (h * self.context(contexts)).sum(-1)
         neg = (self.context(negatives) * h.unsqueeze(1)).sum(-1)
-        return -(nn.functional.logsigmoid(pos).mean() + nn.functional.logsigmoid(-neg).sum(-1).mean())
+        real = (negatives != contexts.unsqueeze(1)).to(neg.dtype)
+        return -(nn.functional.logsigmoid(pos).mean() + (nn.functional.logsigmoid(-neg) * real).sum(-1).mean())
 
 
 class EGES(EmbeddingRecommender):
@@ -368,7 +371,8 @@ class EGES(EmbeddingRecommender):
     gradients (:mod:`walks.eges_kernel`): an embedding per item and per side-information value, mixed per item
     by learned attention, with skip-gram negative sampling, Hogwild over threads (``deterministic=True`` for
     one thread and reproducible vectors). :class:`EGESNet` holds the weights and is the PyTorch reference
-    implementation of the forward pass and loss (the tests check the kernel's gradients against autograd).
+    implementation of the forward pass and loss (the tests check the kernel's gradients against autograd);
+    ``trainer="torch"`` trains it in PyTorch instead, on minibatches with sparse gradients, on any torch device.
     Items with side information but no interaction (cold start) get the average
     of their side embeddings, as in the paper, and are recommendable (``known`` true).
 
@@ -501,33 +505,35 @@ class EGES(EmbeddingRecommender):
     def _train_torch(self, walker: RandomWalker) -> tuple[list[float], int]:
         """Minibatch training of :class:`EGESNet` in PyTorch (``trainer="torch"``) on ``device``.
 
-        The walks, down-sampling (:func:`~walks.eges_kernel.subsample_walks`), pairs
-        (:func:`~walks.kernels.skipgram_pairs`, windows shrunk at random) and the negative distribution are the
-        numba trainer's; pairs are shuffled within a chunk of about ``chunk_steps`` pairs and cut into
-        minibatches; ``SparseAdam`` steps the rows a batch touches, ``Adam`` the shared attention logits; the rate
-        decays linearly to 0 over the walks. On a CPU, deterministic for a fixed seed and thread count.
+        The walks, down-sampling (:func:`~walks.eges_kernel.subsample_walks`: the same kept tokens) and the
+        negative distribution are the numba trainer's, and the pairs come from the same distribution
+        (:func:`~walks.kernels.skipgram_pairs`, windows shrunk at random, from another random stream); pairs are
+        shuffled within a chunk of about ``chunk_steps`` pairs and cut into minibatches; ``SparseAdam`` steps the
+        rows a batch touches, ``Adam`` the shared attention logits; the rate decays linearly over the walks to
+        1e-4 of ``torch_lr``. On a CPU, deterministic for a fixed seed and thread count. The net is back on the
+        CPU afterwards, also when training fails.
         """
         cfg = self.config
         device = torch.device(cfg.device)
-        net = self.net_.to(device)
-        sparse = [net.item.weight, net.context.weight, *(bag.weight for bag in net.bags())]
-        dense: list[nn.Parameter] = []
-        if self.attention:
-            sparse.append(net.attn.weight)
-            if cfg.shared_attention:
-                dense.append(net.attn_bias)
-        optimizers: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(sparse, lr=cfg.torch_lr)]
-        if dense:
-            optimizers.append(torch.optim.Adam(dense, lr=cfg.torch_lr))
-        keep, neg_prob, neg_alias, total, epochs = self._corpus(walker)
-        prob_t = torch.from_numpy(neg_prob).to(device)
-        alias_t = torch.from_numpy(neg_alias.astype(np.int64)).to(device)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        k = cfg.num_negatives
-        # a chunk yields about walk_length x window pairs per walk: keep it near chunk_steps pairs
-        per_chunk = max(1, cfg.chunk_steps // (cfg.walk_length * cfg.window_size))
-        losses, num_pairs = [], 0
+        net = self.net_
+        learn_bias = self.attention and cfg.shared_attention
         try:
+            net = net.to(device)
+            net.attn_bias.requires_grad_(learn_bias)
+            sparse = [net.item.weight, net.context.weight, *(bag.weight for bag in net.bags())]
+            if self.attention:
+                sparse.append(net.attn.weight)
+            optimizers: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(sparse, lr=cfg.torch_lr)]
+            if learn_bias:
+                optimizers.append(torch.optim.Adam([net.attn_bias], lr=cfg.torch_lr))
+            keep, neg_prob, neg_alias, total, epochs = self._corpus(walker)
+            prob_t = torch.from_numpy(neg_prob).to(device)
+            alias_t = torch.from_numpy(neg_alias.astype(np.int64)).to(device)
+            gen = torch.Generator().manual_seed(cfg.seed)
+            k = cfg.num_negatives
+            # a chunk yields about walk_length x window pairs per walk: keep it near chunk_steps pairs
+            per_chunk = max(1, cfg.chunk_steps // (cfg.walk_length * cfg.window_size))
+            losses, num_pairs = [], 0
             for epoch in range(epochs):
                 t0, run, pairs = time.perf_counter(), 0.0, 0
                 for first in range(epoch * total, (epoch + 1) * total, per_chunk):
@@ -564,6 +570,8 @@ class EGES(EmbeddingRecommender):
                          self.name, epoch + 1, epochs, device, losses[-1], pairs, time.perf_counter() - t0,
                          pairs / max(time.perf_counter() - t0, 1e-9) / 1e6)
         finally:
+            net.zero_grad(set_to_none=True)
+            net.attn_bias.requires_grad_(True)
             self.net_ = net.to("cpu")
         return losses, num_pairs
 

@@ -198,13 +198,27 @@ def keep_probabilities(counts: NDArray[np.int64], sample: float) -> NDArray[np.f
     return np.where(counts > 0, np.minimum(keep, 1.0), 1.0).astype(np.float32)
 
 
+@njit(inline="always", cache=True)
+def _keep_tokens(walk: NDArray[np.int32], length: int, keep: NDArray[np.float32], state: NDArray[np.uint64],
+                 out: NDArray[np.int32]) -> int:
+    """word2vec's down-sampling of one walk into ``out`` (node ``v`` kept with probability ``keep[v]``, one
+    uniform draw from ``state`` per node below 1); returns how many were kept."""
+    m = 0
+    for j in range(length):
+        v = walk[j]
+        if keep[v] >= 1.0 or _uniform(state) < keep[v]:
+            out[m] = v
+            m += 1
+    return m
+
+
 @njit(parallel=True, cache=True)
 def subsample_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], keep: NDArray[np.float32], seed: int,
                     first: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """The walks after word2vec's down-sampling (node ``v`` kept with probability ``keep[v]``), left-aligned.
 
-    Walk ``i`` draws from the stream of walk ``first + i`` exactly as :func:`train_walks` does before its pairs,
-    so the kept tokens are the ones the numba trainer trains on, for any thread count.
+    Walk ``i`` draws from the stream of walk ``first + i`` through the same code as :func:`train_walks` before its
+    pairs, so the kept tokens are the ones the numba trainer trains on, for any thread count.
     """
     n, walk_length = walks.shape
     out = np.zeros((n, walk_length), dtype=np.int32)
@@ -212,13 +226,7 @@ def subsample_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], keep: 
     for i in prange(n):
         state = np.empty(1, dtype=np.uint64)
         state[0] = walk_seed(seed, first + i) ^ _MIX2
-        m = 0
-        for j in range(lengths[i]):
-            v = walks[i, j]
-            if keep[v] >= 1.0 or _uniform(state) < keep[v]:
-                out[i, m] = v
-                m += 1
-        kept[i] = m
+        kept[i] = _keep_tokens(walks[i], lengths[i], keep, state, out[i])
     return out, kept
 
 
@@ -258,12 +266,7 @@ def train_walks(walks: NDArray[np.int32], lengths: NDArray[np.int32], first: int
         state[0] = walk_seed(seed, first + i) ^ _MIX2
         lr = max(alpha - (alpha - min_alpha) * (first + i) / total, min_alpha)
         tokens = np.empty(walk_length, dtype=np.int32)
-        m = 0
-        for j in range(lengths[i]):
-            v = walks[i, j]
-            if keep[v] >= 1.0 or _uniform(state) < keep[v]:
-                tokens[m] = v
-                m += 1
+        m = _keep_tokens(walks[i], lengths[i], keep, state, tokens)
         src = np.empty((num_src, d), dtype=np.float32)
         wts = np.empty(num_src, dtype=np.float32)
         h = np.empty(d, dtype=np.float32)

@@ -276,7 +276,7 @@ def test_shared_attention_bias_is_learned_and_saved(tmp_path: Path) -> None:
     assert not ges.net_.attn_bias.detach().numpy().any()
 
 
-def test_subsample_walks_is_the_kernels_keep_step_for_any_thread_count() -> None:
+def test_subsample_walks_keeps_an_ordered_subsequence_for_any_thread_count() -> None:
     from walks.eges_kernel import keep_probabilities, subsample_walks
 
     rng = np.random.default_rng(0)
@@ -325,9 +325,34 @@ def test_torch_trainer_learns_reproducibly_and_beats_popularity() -> None:
     pop = evaluate(Popular().fit(split), split.test, (10,))["HR@10"]
     hr = evaluate(a, split.test, (10,))["HR@10"]
     assert hr > 2 * pop + 0.03, (hr, pop)  # 0.59 against 0.26; untrained (torch_lr=1e-5) 0.41
-    ges = GES(**fast).fit(split)  # no attention parameters in the optimiser at all
-    assert not ges.net_.attn_bias.detach().numpy().any()
-    assert next(ges.net_.parameters()).device.type == "cpu"
+    # per-item logits only: the shared ones stay out of the optimiser, the per-item ones (zero at start) move
+    own = EGES(**{**fast, "shared_attention": False, "epochs": 1}).fit(split)
+    assert not own.net_.attn_bias.detach().numpy().any() and own.net_.attn_bias.grad is None
+    assert np.abs(own.net_.attn.weight.detach().numpy()).max() > 1e-3
+    ges = GES(**{**fast, "epochs": 2}).fit(split)  # no attention parameters at all
+    assert ges.history_["epoch_losses"][-1] < ges.history_["epoch_losses"][0]
+    assert not ges.net_.attn.weight.detach().numpy().any()
+
+
+def test_loss_leaves_out_negatives_equal_to_their_context(toy: tuple) -> None:
+    graph, side = toy
+    mats, sizes = side_matrices(side, 6, 4)
+    torch.manual_seed(0)
+    net = EGESNet(6, mats, sizes, 8)
+    with torch.no_grad():
+        net.context.weight.normal_()
+    c, x = torch.tensor([1, 2]), torch.tensor([3, 4])
+    only_pos = -torch.nn.functional.logsigmoid((net(c) * net.context(x)).sum(-1)).mean()
+    torch.testing.assert_close(net.loss(c, x, torch.stack([x, x], dim=1)), only_pos)
+    assert net.loss(c, x, torch.tensor([[5, 5], [6, 6]])) > only_pos
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_torch_trainer_on_cuda_returns_a_cpu_model() -> None:
+    split = datasets.load("synthetic", num_users=200, num_items=100, num_categories=4, seed=1).split()
+    m = EGES(**{**FAST, "trainer": "torch", "device": "cuda", "batch_size": 256}).fit(split)
+    assert next(m.net_.parameters()).device.type == "cpu"
+    assert np.isfinite(m.item_embeddings().vectors).all()
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [("trainer", "tf", "trainer must be one of"),
