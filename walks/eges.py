@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -462,28 +463,42 @@ class EGES(EmbeddingRecommender):
             else np.zeros(side.shape, np.float32))
         present = net.present.numpy()
         keep, neg_prob, neg_alias, total, epochs = self._corpus(walker)
-        per_chunk = max(1, cfg.chunk_steps // cfg.walk_length)
+
+        def train_chunk(first: int, walks: NDArray[np.int32], lengths: NDArray[np.int32]) -> tuple[float, int]:
+            return train_walks(walks, lengths, first, epochs * total, cfg.window_size, cfg.num_negatives, cfg.alpha,
+                               cfg.min_alpha, keep, neg_prob, neg_alias, item_emb, side_emb, side, side_w,
+                               field_cols, present, attn, bias, self.attention and cfg.shared_attention, context,
+                               self.attention, cfg.seed)
+
+        losses, num_pairs = self._epochs(walker, epochs, total, max(1, cfg.chunk_steps // cfg.walk_length),
+                                         train_chunk, "numba")
+        start = 0
+        for table in tables:  # write the trained side tables back into the net
+            table[:] = side_emb[start:start + len(table)]
+            start += len(table)
+        return losses, num_pairs
+
+    def _epochs(self, walker: RandomWalker, epochs: int, total: int, per_chunk: int,
+                train_chunk: Callable[[int, NDArray[np.int32], NDArray[np.int32]], tuple[float, int]],
+                label: str) -> tuple[list[float], int]:
+        """Walk ``epochs`` x ``total`` walks in chunks of ``per_chunk`` (walk indices ``first ..``) and train each
+        chunk with ``train_chunk(first, walks, lengths) -> (summed loss, pairs)``; logs every epoch and returns
+        the loss per pair of each epoch and the number of pairs."""
+        cfg = self.config
         losses, num_pairs = [], 0
         for epoch in range(epochs):
             t0, run, pairs = time.perf_counter(), 0.0, 0
             for first in range(epoch * total, (epoch + 1) * total, per_chunk):
                 count = min(per_chunk, (epoch + 1) * total - first)
                 walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
-                loss, n = train_walks(walks, lengths, first, epochs * total, cfg.window_size, cfg.num_negatives,
-                                      cfg.alpha, cfg.min_alpha, keep, neg_prob, neg_alias, item_emb, side_emb, side,
-                                      side_w, field_cols, present, attn, bias, self.attention and cfg.shared_attention,
-                                      context, self.attention, cfg.seed)
+                loss, n = train_chunk(first, walks, lengths)
                 run += loss
                 pairs += n
             losses.append(run / max(pairs, 1))
             num_pairs += pairs
-            log.info("%s epoch %d/%d: loss %.4f per pair (%d pairs, %.1fs, %.2f M pairs/s)", self.name, epoch + 1,
-                     epochs, losses[-1], pairs, time.perf_counter() - t0,
-                     pairs / max(time.perf_counter() - t0, 1e-9) / 1e6)
-        start = 0
-        for table in tables:  # write the trained side tables back into the net
-            table[:] = side_emb[start:start + len(table)]
-            start += len(table)
+            seconds = time.perf_counter() - t0
+            log.info("%s epoch %d/%d (%s): loss %.4f per pair (%d pairs, %.1fs, %.2f M pairs/s)", self.name,
+                     epoch + 1, epochs, label, losses[-1], pairs, seconds, pairs / max(seconds, 1e-9) / 1e6)
         return losses, num_pairs
 
     def _corpus(self, walker: RandomWalker) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int32],
@@ -533,42 +548,35 @@ class EGES(EmbeddingRecommender):
             k = cfg.num_negatives
             # a chunk yields about walk_length x window pairs per walk: keep it near chunk_steps pairs
             per_chunk = max(1, cfg.chunk_steps // (cfg.walk_length * cfg.window_size))
-            losses, num_pairs = [], 0
-            for epoch in range(epochs):
-                t0, run, pairs = time.perf_counter(), 0.0, 0
-                for first in range(epoch * total, (epoch + 1) * total, per_chunk):
-                    count = min(per_chunk, (epoch + 1) * total - first)
-                    walks, lengths = walker.walk_range(first, count, cfg.walk_length, cfg.seed)
-                    walks, lengths = subsample_walks(walks, lengths, keep, cfg.seed, first)
-                    centers, contexts = kernels.skipgram_pairs(walks, lengths, cfg.window_size, True, cfg.seed,
-                                                               first)
-                    n = len(centers)
-                    order = torch.randperm(n, generator=gen)
-                    c_all = torch.from_numpy(centers).to(torch.int64)[order]
-                    x_all = torch.from_numpy(contexts).to(torch.int64)[order]
-                    for s in range(0, n, cfg.batch_size):
-                        done = (first + count * s / max(n, 1)) / (epochs * total)
-                        for opt in optimizers:
-                            for group in opt.param_groups:
-                                group["lr"] = cfg.torch_lr * max(1.0 - done, 1e-4)
-                        c = c_all[s:s + cfg.batch_size].to(device)
-                        x = x_all[s:s + cfg.batch_size].to(device)
-                        draw = torch.randint(len(neg_prob), (len(c) * k,), generator=gen).to(device)
-                        u = torch.rand(len(c) * k, generator=gen).to(device)
-                        neg = torch.where(u < prob_t[draw], draw, alias_t[draw]).view(len(c), k)
-                        for opt in optimizers:
-                            opt.zero_grad()
-                        loss = net.loss(c, x, neg)
-                        loss.backward()
-                        for opt in optimizers:
-                            opt.step()
-                        run += float(loss.detach()) * len(c)
-                    pairs += n
-                losses.append(run / max(pairs, 1))
-                num_pairs += pairs
-                log.info("%s epoch %d/%d (torch, %s): loss %.4f per pair (%d pairs, %.1fs, %.2f M pairs/s)",
-                         self.name, epoch + 1, epochs, device, losses[-1], pairs, time.perf_counter() - t0,
-                         pairs / max(time.perf_counter() - t0, 1e-9) / 1e6)
+
+            def train_chunk(first: int, walks: NDArray[np.int32], lengths: NDArray[np.int32]) -> tuple[float, int]:
+                count = len(lengths)
+                walks, lengths = subsample_walks(walks, lengths, keep, cfg.seed, first)
+                centers, contexts = kernels.skipgram_pairs(walks, lengths, cfg.window_size, True, cfg.seed, first)
+                n, run = len(centers), 0.0
+                order = torch.randperm(n, generator=gen)
+                c_all = torch.from_numpy(centers).to(torch.int64)[order]
+                x_all = torch.from_numpy(contexts).to(torch.int64)[order]
+                for s in range(0, n, cfg.batch_size):
+                    done = (first + count * s / max(n, 1)) / (epochs * total)
+                    for opt in optimizers:
+                        for group in opt.param_groups:
+                            group["lr"] = cfg.torch_lr * max(1.0 - done, 1e-4)
+                    c = c_all[s:s + cfg.batch_size].to(device)
+                    x = x_all[s:s + cfg.batch_size].to(device)
+                    draw = torch.randint(len(neg_prob), (len(c) * k,), generator=gen).to(device)
+                    u = torch.rand(len(c) * k, generator=gen).to(device)
+                    neg = torch.where(u < prob_t[draw], draw, alias_t[draw]).view(len(c), k)
+                    for opt in optimizers:
+                        opt.zero_grad()
+                    loss = net.loss(c, x, neg)
+                    loss.backward()
+                    for opt in optimizers:
+                        opt.step()
+                    run += float(loss.detach()) * len(c)
+                return run, n
+
+            losses, num_pairs = self._epochs(walker, epochs, total, per_chunk, train_chunk, f"torch, {device}")
         finally:
             net.zero_grad(set_to_none=True)
             net.attn_bias.requires_grad_(True)
