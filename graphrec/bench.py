@@ -65,8 +65,12 @@ def peak_rss_mb() -> float:
 
 def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Sequence[int] = DEFAULT_KS,
                 config: dict[str, Any] | None = None, seed: int = 0, save_dir: Path | None = None,
-                refit: bool = True, train_full: bool = False) -> dict[str, Any]:
+                refit: bool = True, train_full: bool = False, recipe: bool = True) -> dict[str, Any]:
     """Fit one model, evaluate it on validation and test, and return the metrics row.
+
+    ``config`` overrides the model's defaults; with ``recipe`` they sit over the model's recipe for the split's
+    protocol (:meth:`~graphrec.model.Recommender.recipe`, e.g. SASRec's for session data), and ``recipe`` in the
+    row names the protocol whose recipe was used (None: the plain defaults).
 
     Top-level keys are the test metrics (``HR@10``, ``NDCG@10`` ...); ``valid`` holds the validation metrics
     (empty with ``train_full``: the validation targets are training data then).
@@ -83,6 +87,9 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
         check_train_full(cls)
     set_seed(seed)
     cfg = dict(config or {})
+    used_recipe = split.protocol if recipe and cls.recipe(split.protocol) else None
+    if used_recipe:
+        cfg = cls.with_recipe(split.protocol, cfg)
     if "seed" in getattr(cls.config_class, "__dataclass_fields__", {}) and "seed" not in cfg:
         cfg["seed"] = seed
     fit_split = train_full_split(split) if train_full else split
@@ -109,7 +116,7 @@ def bench_model(name: str, split: Split, dataset: Dataset | None = None, ks: Seq
         fit_for_test = FIT_REFIT_BEST
     test = evaluate(model, split.test, ks, item_counts=split.train_full.item_counts())
     row: dict[str, Any] = {**test, "model": name, "dataset": split.name, "protocol": split.protocol,
-                           "fit_for_test": fit_for_test, "fit_seconds": fit_seconds,
+                           "fit_for_test": fit_for_test, "recipe": used_recipe, "fit_seconds": fit_seconds,
                            "eval_seconds": test["seconds"], "peak_rss_mb": peak_rss_mb(), "seed": seed,
                            "config": _config_dict(model), "valid": valid,
                            "data_hash": dataset.data_hash if dataset is not None else None,
@@ -173,9 +180,10 @@ def _config_dict(model: Any) -> dict[str, Any]:
 
 def run_bench(dataset: Dataset, models: Sequence[str], out: str | Path, ks: Sequence[int] = DEFAULT_KS,
               configs: dict[str, dict[str, Any]] | None = None, seed: int = 0, save_models: bool = False,
-              refit: bool = True, split: Split | None = None, train_full: bool = False) -> list[dict[str, Any]]:
+              refit: bool = True, split: Split | None = None, train_full: bool = False,
+              recipe: bool = True) -> list[dict[str, Any]]:
     """Benchmark ``models`` on ``dataset`` and write ``OUT/<model>/metrics.json`` (atomically) per model,
-    plus ``OUT/results.md``. Returns the rows. ``train_full``: see :func:`bench_model`."""
+    plus ``OUT/results.md``. Returns the rows. ``train_full``, ``recipe``: see :func:`bench_model`."""
     out = Path(out)
     split = split or dataset.split()
     for name in models:  # fail fast on a misspelt model (or one that cannot train without validation)
@@ -186,7 +194,7 @@ def run_bench(dataset: Dataset, models: Sequence[str], out: str | Path, ks: Sequ
     for name in models:
         with atomic_dir(out / name) as tmp:
             row = bench_model(name, split, dataset, ks, (configs or {}).get(name), seed,
-                              tmp if save_models else None, refit, train_full)
+                              tmp if save_models else None, refit, train_full, recipe)
             write_json(tmp / "metrics.json", row)
         rows.append(row)
     (out / "results.md").write_text(markdown_table(rows, split.name), encoding="utf-8")

@@ -355,6 +355,11 @@ train_full_option = click.option(
     help="Fit once on train + validation with no validation cases: models that stop early (sasrec, fusion) train "
          "their configured epochs. The protocol of fixed session splits (diginetica).")
 
+recipe_option = click.option(
+    "--recipe/--no-recipe", default=True, show_default=True,
+    help="Start from the model's recipe for the data's protocol where it has one (sasrec and fusion on session "
+         "data: sequential/config.py SESSION_RECIPE); --set and --config values override it key by key.")
+
 
 @main.command("train")
 @click.argument("model_name", metavar="MODEL")
@@ -367,9 +372,10 @@ train_full_option = click.option(
 @click.option("--threads", type=int, default=None)
 @click.option("--index/--no-index", default=True, show_default=True, help="Also build a Faiss index of the vectors.")
 @train_full_option
+@recipe_option
 @handle_errors
 def train(model_name: str, out: str, config_path: str | None, overrides: tuple[str, ...], seed: int,
-          threads: int | None, index: bool, train_full: bool, **kw: Any) -> None:
+          threads: int | None, index: bool, train_full: bool, recipe: bool, **kw: Any) -> None:
     """Train MODEL (popular, itemknn, deepwalk, node2vec, eges, graphsage, pinsage, edge-gnn, sasrec, fusion),
     evaluate it on validation and test, and save the run directory."""
     from graphrec.bench import FIT_TRAIN_FULL, check_train_full
@@ -390,6 +396,8 @@ def train(model_name: str, out: str, config_path: str | None, overrides: tuple[s
     if "seed" in getattr(cls.config_class, "__dataclass_fields__", {}):
         cfg.setdefault("seed", seed)
     ds = load_dataset(kw)
+    if recipe:
+        cfg = cls.with_recipe(ds.protocol, cfg)
     set_threads(threads)
     set_seed(seed)
     model = cls(**cfg)  # config errors surface before the data is split
@@ -455,9 +463,10 @@ def recall(run_dir: str, item_ids: tuple[str, ...], history: str | None, batch_p
 @click.option("--no-refit", is_flag=True, help="Never refit on train + validation before the test run.")
 @click.option("--save-models", is_flag=True, help="Keep each model's run directory under OUT/<model>/run.")
 @train_full_option
+@recipe_option
 @handle_errors
 def bench(models: str, out: str, overrides: tuple[str, ...], ks: str, seed: int, threads: int | None,
-          no_refit: bool, save_models: bool, train_full: bool, **kw: Any) -> None:
+          no_refit: bool, save_models: bool, train_full: bool, recipe: bool, **kw: Any) -> None:
     """Train each model with its default configuration, evaluate on the test split, write metrics.json."""
     from graphrec.bench import markdown_table, run_bench
     from graphrec.config import parse_overrides
@@ -475,7 +484,8 @@ def bench(models: str, out: str, overrides: tuple[str, ...], ks: str, seed: int,
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers such as 5,10,20 (got {ks!r})",
                                  param_hint="'--ks'") from None
-    rows = run_bench(ds, names, out, k_list, configs, seed, save_models, not no_refit, train_full=train_full)
+    rows = run_bench(ds, names, out, k_list, configs, seed, save_models, not no_refit, train_full=train_full,
+                     recipe=recipe)
     click.echo(markdown_table(rows, ds.name))
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import pandas as pd
 from graphrec.artifacts import file_md5
 from graphrec.errors import ConfigError, DatasetError, did_you_mean
 from graphrec.interactions import Interactions
-from graphrec.readers import ColumnMap, read_data, read_item2attributes, read_sessions
+from graphrec.readers import ColumnMap, infer_format, read_data, read_item2attributes, read_sessions
 from graphrec.sequences import Sequences
 from graphrec.sideinfo import SideInfo
 from graphrec.split import Split, leave_one_out, session_split, time_cut
@@ -198,8 +198,9 @@ def from_file(path: str | Path, format: str | None = None, protocol: str = "leav
 
     Args:
         path: The interaction file. format: See :data:`graphrec.readers.FORMATS`.
-        protocol: ``leave-one-out`` (default) or ``time-cut``; ``session`` needs a session column or
-            ``session_gap``: the sessions are then split by time (last 10% of sessions by start time are test).
+        protocol: ``leave-one-out`` (default) or ``time-cut``; ``session`` needs a session column,
+            ``session_gap``, or the ``sessions`` format (each line a session, in time order): the sessions are then
+            split by time (the last 10% of sessions by start time, or by line, are test).
         columns: Column mapping. side_info_path: Side-information file. sep: Field separator.
         kcore: Iterative k-core threshold for users and items. min_rating: Keep rows with weight >= it.
         dedup: Duplicate policy (``keep``, ``first``, ``last``, ``sum``). session_gap: Sessionize by inactivity.
@@ -216,6 +217,8 @@ def from_file(path: str | Path, format: str | None = None, protocol: str = "leav
     if session_gap is not None:
         inter = inter.sessionize(session_gap)
     name = Path(path).stem
+    if protocol == "session" and "session" not in inter.frame.columns and (format or infer_format(path)) == "sessions":
+        inter = replace(inter, frame=inter.frame.assign(session=inter.frame["user"]))  # one session per line
     if protocol == "session":
         if "session" not in inter.frame.columns:
             raise ConfigError("protocol 'session' needs a session column or --session-gap")

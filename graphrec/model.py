@@ -90,6 +90,25 @@ class Recommender(ABC):
         self.vocab_: ItemVocab | None = None
         self.history_: dict[str, Any] = {}
 
+    @classmethod
+    def recipe(cls, protocol: str) -> dict[str, Any]:
+        """Settings measured as best for this model under evaluation ``protocol`` (``leave-one-out``,
+        ``time-cut``, ``session``) where they differ from the config's defaults; ``graphrec train`` and
+        ``graphrec bench`` apply them beneath the user's own settings (``--no-recipe``: the plain defaults).
+        Empty unless a model says otherwise."""
+        return {}
+
+    @classmethod
+    def with_recipe(cls, protocol: str, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` over :meth:`recipe` of ``protocol``: the user's settings win, key by key. Logs the recipe's
+        settings that apply."""
+        recipe = cls.recipe(protocol)
+        used = {k: v for k, v in recipe.items() if k not in config}
+        if used:
+            log.info("%s: the %s recipe sets %s (override with --set, or --no-recipe)", cls.name, protocol,
+                     ", ".join(f"{k}={v}" for k, v in used.items()))
+        return {**recipe, **config}
+
     @abstractmethod
     def fit(self, split: Split) -> Recommender:
         """Train on ``split.train`` (``split.valid`` may drive early stopping)."""

@@ -12,7 +12,8 @@ Graph encoders (anything with ``forward() -> Tensor[num_items + 1, d_g]``):
 * ``encoder``: the ``gnn`` package's edge-enhanced :class:`gnn.encoders.GlobalGraphEncoder` when importable,
   else the built-in one;
 * ``builtin``: :class:`WeightedGCNEncoder`, learnable id vectors propagated by PyG ``GCNConv`` with edge weights;
-* ``precomputed``: frozen vectors from an :class:`~graphrec.embeddings.Embeddings` bundle (DeepWalk, EGES ...).
+* ``precomputed``: frozen vectors from an :class:`~graphrec.embeddings.Embeddings` bundle (DeepWalk, EGES ...);
+* ``deepwalk``: frozen vectors of :class:`walks.DeepWalk` fitted on ``split.train`` at the start of ``fit``.
 
 Example:
     >>> import graphrec.datasets
@@ -25,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -38,7 +40,7 @@ from graphrec.embeddings import Embeddings
 from graphrec.errors import ArtifactError, ConfigError
 from graphrec.graph import ItemGraph
 from graphrec.split import Split
-from sequential.config import FusionConfig
+from sequential.config import FUSION_SESSION_RECIPE, FusionConfig
 from sequential.network import SideInfoEmbedding
 from sequential.sasrec import SASRec
 
@@ -150,11 +152,17 @@ class FusedSASRec(SASRec):
         self.graph_: ItemGraph | None = None
         self.encoder_kind_: str | None = None
 
+    @classmethod
+    def recipe(cls, protocol: str) -> dict[str, Any]:
+        """:data:`~sequential.config.FUSION_SESSION_RECIPE` for the session protocol, else nothing."""
+        return dict(FUSION_SESSION_RECIPE) if protocol == "session" else {}
+
     def _item_encoder(self, split: Split) -> nn.Module:
         cfg = self.config
         base = super()._item_encoder(split)
-        if cfg.graph_source == "precomputed":
-            emb = Embeddings.load(cfg.precomputed_path)  # type: ignore[arg-type]
+        if cfg.graph_source in ("precomputed", "deepwalk"):
+            emb = self._walk_vectors(split) if cfg.graph_source == "deepwalk" else Embeddings.load(
+                cfg.precomputed_path)  # type: ignore[arg-type]
             if emb.vocab.size != split.num_items or not np.array_equal(emb.vocab.ids, split.vocab.ids):
                 raise ConfigError(f"precomputed vectors in {cfg.precomputed_path} use a different item vocabulary "
                                   f"({emb.vocab.size} items) than {split.name} ({split.num_items} items)")
@@ -166,6 +174,16 @@ class FusedSASRec(SASRec):
                                            side_info=split.side_info, symmetric=not cfg.graph_directed)
             graph = self._graph_encoder(self.graph_, cfg.graph_source)
         return FusedItemEmbedding(base, graph, cast(int, graph.dim), cfg.embedding_dim, cfg.fusion, cfg.graph_every)
+
+    def _walk_vectors(self, split: Split) -> Embeddings:
+        """``graph_source="deepwalk"``: DeepWalk with its defaults on ``split.train``, one skip-gram thread (the
+        same vectors for a seed on any machine), seeded by ``seed``."""
+        from walks import DeepWalk
+
+        t0 = time.perf_counter()
+        emb = DeepWalk(workers=1, seed=self.config.seed).fit(split).item_embeddings()
+        log.info("DeepWalk vectors of %d items for the fusion in %.0f s", split.num_items, time.perf_counter() - t0)
+        return emb
 
     def _graph_encoder(self, graph: ItemGraph, source: str) -> nn.Module:
         cfg = self.config

@@ -29,7 +29,7 @@ from graphrec.model import Recommender
 from graphrec.sequences import Sequences
 from graphrec.split import Split
 from graphrec.training import set_seed
-from sequential.config import SASRecConfig
+from sequential.config import SESSION_RECIPE, SASRecConfig
 from sequential.data import TrainData, padded_histories
 from sequential.network import IdEmbedding, SASRecNet, SideInfoEmbedding
 from sequential.priors import knn_bias, repeat_bias, sequence_matrix, transition_bias, transition_matrix
@@ -61,6 +61,12 @@ class SASRec(Recommender):
         self.net_: SASRecNet | None = None
         self.transitions_: sp.csr_matrix | None = None
         self.sequences_: sp.csr_matrix | None = None
+
+    @classmethod
+    def recipe(cls, protocol: str) -> dict[str, Any]:
+        """:data:`~sequential.config.SESSION_RECIPE` for the session protocol, else nothing (the defaults are the
+        recipe of user histories)."""
+        return dict(SESSION_RECIPE) if protocol == "session" else {}
 
     # ------------------------------------------------------------------ training
     def fit(self, split: Split) -> SASRec:

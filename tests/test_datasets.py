@@ -195,3 +195,16 @@ def test_side_info_follows_kcore_for_every_format(tmp_path: Path) -> None:
     assert sorted(ds.vocab.ids.tolist()) == ["a", "b", "c"]
     assert ds.side_info is not None
     assert _side_by_id(ds, "class") == {"a": ["A1", "A2"], "b": ["B"], "c": ["C"]}
+
+
+def test_sessions_file_under_the_session_protocol_is_one_session_per_line(tmp_path) -> None:  # noqa: ANN001
+    rows = [f"{1 + i % 5} {1 + (i + 1) % 5} {1 + (i + 3) % 5}" for i in range(20)]
+    (tmp_path / "s.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ds = datasets.from_file(tmp_path / "s.txt", "sessions", protocol="session")
+    assert ds.protocol == "session"
+    assert len(ds.sequences) == 18 and len(ds.test_sessions) == 2  # the last 10% of the lines, in file order
+    split = ds.split()
+    assert split.protocol == "session" and len(split.test) == 4  # 2 test sessions x 2 prefixes
+    # every test prefix is the beginning of one of the last two lines
+    first = ds.vocab.decode(split.test.histories.take([0]).items)
+    assert [int(x) for x in first] == [int(rows[18].split()[0])]
