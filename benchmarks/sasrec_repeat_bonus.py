@@ -50,7 +50,9 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         bonuses: list[float], train_full: bool, ks: tuple[int, ...], priors: list[float] | None = None,
         transition_window: int = 3, histories: list[int] | None = None,
         decay: float | None = None, recencies: list[float] | None = None, repeat_decay: float = 0.5,
-        knns: list[float] | None = None, neighbors: list[int] | None = None) -> dict[str, Any]:
+        knns: list[float] | None = None, neighbors: list[int] | None = None,
+        knn_decays: list[float] | None = None, knn_recencies: list[float] | None = None,
+        knn_idfs: list[bool] | None = None, max_cases: int | None = None) -> dict[str, Any]:
     import dataclasses
 
     from graphrec.model import load_model
@@ -72,6 +74,8 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         warm_start(rec.net_, str(checkpoint))
         rec.net_.eval()
     ev = split.test if cases == "test" else split.valid
+    if max_cases is not None and max_cases < len(ev):
+        ev = ev.take(np.sort(np.random.default_rng(0).choice(len(ev), max_cases, replace=False)))
     targets = np.asarray(ev.targets).reshape(len(ev.histories), -1)[:, 0]
     repeat = np.array([t in set(ev.histories[i].tolist()) for i, t in enumerate(targets)])
     counts = split.train_full.item_counts()
@@ -85,16 +89,21 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     histories = histories or [1]
     if decay is not None:
         rec.config = dataclasses.replace(rec.config, transition_decay=float(decay))
-    grid = [(b, r, w, h, kw, kn) for b in bonuses for r in recencies for w in priors
-            for h in (histories if w else histories[:1]) for kw in knns for kn in (neighbors if kw else neighbors[:1])]
-    for b, r, w, h, kw, kn in grid:
+    knn_decays, knn_recencies, knn_idfs = knn_decays or [0.0], knn_recencies or [0.0], knn_idfs or [False]
+    grid = [(b, r, w, h, kw, kn, kd, kr, ki) for b in bonuses for r in recencies for w in priors
+            for h in (histories if w else histories[:1]) for kw in knns for kn in (neighbors if kw else neighbors[:1])
+            for kd in (knn_decays if kw else knn_decays[:1]) for kr in (knn_recencies if kw else knn_recencies[:1])
+            for ki in (knn_idfs if kw else knn_idfs[:1])]
+    for b, r, w, h, kw, kn, kd, kr, ki in grid:
         rec.config = dataclasses.replace(rec.config, repeat_bonus=float(b), transition_prior=float(w),
                                          transition_window=transition_window if w else rec.config.transition_window,
                                          transition_history=int(h), repeat_recency=float(r),
                                          repeat_decay=float(repeat_decay), knn_prior=float(kw),
-                                         knn_neighbors=int(kn) if kw else rec.config.knn_neighbors)
+                                         knn_neighbors=int(kn) if kw else rec.config.knn_neighbors,
+                                         knn_position_decay=float(kd), knn_recency=float(kr), knn_idf=bool(ki))
         rec.config.validate()
-        row: dict[str, Any] = {"bonus": b, "prior": w, "history": h, "recency": r, "knn": kw, "neighbors": kn}
+        row: dict[str, Any] = {"bonus": b, "prior": w, "history": h, "recency": r, "knn": kw, "neighbors": kn,
+                               "knn_decay": kd, "knn_recency": kr, "knn_idf": ki}
         parts: dict[str, tuple[int, dict[str, float]]] = {}
         for part, mask in (("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
@@ -107,7 +116,7 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         row["all"] = pooled(list(parts.values()))
         rows.append(row)
         print(json.dumps(row), flush=True)
-    return {"dataset": dataset, "cases": cases, "num_cases": len(targets),
+    return {"dataset": dataset, "cases": cases, "num_cases": len(targets), "max_cases": max_cases,
             "repeat_share": round(float(repeat.mean()), 4), "checkpoint": checkpoint, "run": run_dir,
             "transition_window": transition_window if any(priors) else None,
             "transition_decay": rec.config.transition_decay, "repeat_decay": repeat_decay, "overrides": overrides,
@@ -131,15 +140,18 @@ def markdown(result: dict[str, Any], k: int) -> str:
                 f"{mix}.", ""]
     if any(r.get("recency") or r.get("knn") for r in result["rows"]):
         out += [f"`recency`: `repeat_recency` (decay `{result.get('repeat_decay')}`); `knn`: `knn_prior` over the "
-                "train sequences, `k` of them (`knn_neighbors`).", ""]
-    out += [f"| bonus | recency | prior | history | knn | k | HR@{k} | MRR@{k} | NDCG@10 | HR@{k} on repeats | "
-            f"HR@{k} on new items |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                "train sequences, `k` of them (`knn_neighbors`); `decay`, `age`, `idf`: `knn_position_decay`, "
+                "`knn_recency`, `knn_idf` (STAN's lambda_3 and lambda_2, IDF weights).", ""]
+    out += [f"| bonus | recency | prior | history | knn | k | decay | age | idf | HR@{k} | MRR@{k} | NDCG@10 | "
+            f"HR@{k} on repeats | HR@{k} on new items |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         a, rep, new = r["all"], r["repeat"], r["new"]
         parts = [f"{100 * p[f'HR@{k}']:.2f}" if p else "-" for p in (rep, new)]
         knn = r.get("knn", 0.0)
         out.append(f"| {r['bonus']} | {r.get('recency', 0.0)} | {r.get('prior', 0.0)} | {r.get('history', 1)} | "
-                   f"{knn} | {r.get('neighbors') if knn else '-'} | {100 * a[f'HR@{k}']:.2f} | "
+                   f"{knn} | {r.get('neighbors') if knn else '-'} | {r.get('knn_decay', 0.0) if knn else '-'} | "
+                   f"{r.get('knn_recency', 0.0) if knn else '-'} | {int(r.get('knn_idf', False)) if knn else '-'} | "
+                   f"{100 * a[f'HR@{k}']:.2f} | "
                    f"{100 * a[f'MRR@{k}']:.2f} | "
                    f"{a['NDCG@10']:.4f} | {parts[0]} | {parts[1]} |")
     return "\n".join(out) + "\n"
@@ -163,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat-decay", type=float, default=0.5, help="repeat_decay")
     ap.add_argument("--knn", default="0", help="knn_prior values (grid)")
     ap.add_argument("--neighbors", default="50", help="knn_neighbors values (grid with --knn)")
+    ap.add_argument("--knn-decay", default="0", help="knn_position_decay values (grid with --knn; 0 = off)")
+    ap.add_argument("--knn-recency", default="0", help="knn_recency values (grid with --knn; 0 = off)")
+    ap.add_argument("--knn-idf", default="0", help="knn_idf values, 0/1 (grid with --knn)")
+    ap.add_argument("--max-cases", type=int, default=None,
+                    help="score a fixed random subset (seed 0) of this many cases instead of all")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="SASRec architecture settings")
     ap.add_argument("--name", default=None, help="result file stem (default sasrec_repeat_bonus_DATASET)")
@@ -174,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                  [float(x) for x in args.priors.split(",")], args.transition_window,
                  [int(x) for x in args.histories.split(",")], args.decay,
                  [float(x) for x in args.recency.split(",")], args.repeat_decay,
-                 [float(x) for x in args.knn.split(",")], [int(x) for x in args.neighbors.split(",")])
+                 [float(x) for x in args.knn.split(",")], [int(x) for x in args.neighbors.split(",")],
+                 [float(x) for x in args.knn_decay.split(",")], [float(x) for x in args.knn_recency.split(",")],
+                 [bool(int(x)) for x in args.knn_idf.split(",")], args.max_cases)
     name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")

@@ -114,6 +114,16 @@ class SASRecConfig:
             it gained at most 0.0005 NDCG@10 (weight 1-2) and lost at higher weights; on Diginetica's (with
             ``repeat_recency``) it raised P@20 / MRR@20 from 49.37 / 18.18 to 50.46 / 18.28 at weight 16 and
             k 50 (``sequential/README.md``).
+        knn_position_decay: STAN's ``lambda_3`` (Garg et al. SIGIR 2019) for ``knn_prior``: a neighbour's items
+            count ``exp(-d / knn_position_decay)`` of its similarity, ``d`` their distance in clicks, within that
+            neighbour, from the history's most recent item it holds (0: every item counts fully, V-SKNN). Must be
+            >= 0. Default 0.
+        knn_recency: STAN's ``lambda_2`` for ``knn_prior``, with the order of the train sequences as time (session
+            files are in time order): the similarity of train sequence ``m`` of ``M`` is multiplied by
+            ``exp(-(M - 1 - m) / (knn_recency * M))`` before the neighbours are chosen, so 0.1 divides it by
+            ``e`` for every tenth of the log further back. 0: off. Must be >= 0. Default 0.
+        knn_idf: Weigh each item the history shares with a train sequence by ``log(M / df)``, ``df`` the train
+            sequences holding it. Default False.
 
     Objective:
         loss: ``ce`` (full softmax over the catalogue), ``bce`` (one sampled negative per position, the
@@ -187,6 +197,9 @@ class SASRecConfig:
     repeat_decay: float = 0.5
     knn_neighbors: int = 0
     knn_prior: float = 0.0
+    knn_position_decay: float = 0.0
+    knn_recency: float = 0.0
+    knn_idf: bool = False
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
@@ -244,6 +257,9 @@ class SASRecConfig:
         if self.knn_neighbors < 0 or not (math.isfinite(self.knn_prior) and self.knn_prior >= 0):
             raise ConfigError(f"knn_neighbors and knn_prior must be finite and >= 0 (got {self.knn_neighbors}, "
                               f"{self.knn_prior})")
+        for name in ("knn_position_decay", "knn_recency"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{name} must be finite and >= 0 (got {getattr(self, name)})")
         if self.knn_prior and not self.knn_neighbors:
             raise ConfigError("knn_prior needs knn_neighbors >= 1 (the train sequences it reads are kept at fit)")
         if self.cosine_scale < 0:

@@ -171,7 +171,8 @@ class SASRec(Recommender):
         if cfg.knn_prior:
             if self.sequences_ is None:
                 raise ConfigError("knn_prior needs the train sequences: fit with knn_neighbors >= 1")
-            parts.append(knn_bias(self.sequences_, inputs, cfg.knn_prior, cfg.knn_neighbors))
+            parts.append(knn_bias(self.sequences_, inputs, cfg.knn_prior, cfg.knn_neighbors, cfg.knn_position_decay,
+                                  cfg.knn_recency, cfg.knn_idf))
         if not parts:
             empty = torch.zeros(0, dtype=torch.long)
             return empty, empty, torch.zeros(0)

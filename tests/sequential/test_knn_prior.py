@@ -22,13 +22,36 @@ def dense(triples: tuple[torch.Tensor, torch.Tensor, torch.Tensor], shape: tuple
     return out
 
 
-def test_sequence_matrix_is_binary_and_drops_negative_feedback() -> None:
+def test_sequence_matrix_holds_last_positions_and_drops_negative_feedback() -> None:
     train = Sequences.from_lists([[1, 2, 1], [3], [2, 4]], num_items=5)
-    m = sequence_matrix(train).toarray()
-    np.testing.assert_array_equal(m, [[0, 1, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0], [0, 0, 1, 0, 1, 0]])
+    m = sequence_matrix(train)
+    # the 1-based position of each item's last click in its sequence
+    np.testing.assert_array_equal(m.toarray(), [[0, 3, 2, 0, 0, 0], [0, 0, 0, 1, 0, 0], [0, 0, 1, 0, 2, 0]])
+    assert m.has_sorted_indices
     skips = Sequences(train.offsets, train.items, 5, events=np.array([0, 1, 0, 0, 0, 0], np.int8),
                       event_names=("click", "skip"), negative_events=(1,))
-    np.testing.assert_array_equal(sequence_matrix(skips).toarray()[0], [0, 1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(sequence_matrix(skips).toarray()[0], [0, 2, 0, 0, 0, 0])  # clicks [1, 1]
+
+
+def test_knn_position_decay_by_hand() -> None:
+    # train sequences: A = [1, 2], B = [2, 3], C = [1, 4], D = [5]
+    seqs = sequence_matrix(Sequences.from_lists([[1, 2], [2, 3], [1, 4], [5]], num_items=5))
+    e = np.exp(-1.0)
+    # history [1, 2]: neighbours A (sim 1.5) and B (1); the anchor is item 2, at position 2 of A and 1 of B:
+    # s(1) = 1.5 e^-1 (one click from the anchor in A), s(2) = 1.5 + 1, s(3) = e^-1 (one click after it in B)
+    got = dense(knn_bias(seqs, torch.tensor([[1, 2]]), weight=2.0, neighbors=2, position_decay=1.0), (1, 6))
+    np.testing.assert_allclose(got[0], 2.0 * np.array([0, 1.5 * e, 2.5, e, 0, 0]) / 2.5, rtol=1e-6)
+    # history [1, 5]: D (sim 1) and A (1/2; the tie with C goes to A). D's anchor is 5; A does not hold 5, so its
+    # anchor is the next most recent item it holds, 1 at position 1: s(5) = 1, s(1) = 1/2, s(2) = e^-1 / 2
+    got = dense(knn_bias(seqs, torch.tensor([[1, 5]]), weight=1.0, neighbors=2, position_decay=1.0), (1, 6))
+    np.testing.assert_allclose(got[0], np.array([0, 0.5, 0.5 * e, 0, 0, 1.0]), rtol=1e-6)
+    # a long decay is V-SKNN again; so is a base saved as plain item sets (every position 1)
+    inputs = torch.tensor([[0, 1, 2], [0, 0, 5], [3, 4, 1]])
+    plain = dense(knn_bias(seqs, inputs, weight=1.0, neighbors=3), (3, 6))
+    np.testing.assert_allclose(dense(knn_bias(seqs, inputs, 1.0, 3, position_decay=1e9), (3, 6)), plain, rtol=1e-6)
+    sets = seqs.copy()
+    sets.data[:] = 1.0
+    np.testing.assert_allclose(dense(knn_bias(sets, inputs, 1.0, 3, position_decay=0.5), (3, 6)), plain, rtol=1e-6)
 
 
 def test_knn_scores_by_hand() -> None:
@@ -51,6 +74,27 @@ def test_knn_scores_by_hand() -> None:
     # has similarity 2, C (1 and 4) 1 and B (2 and 3) 1: with k = 2 the tie between B and C goes to B
     rep = dense(knn_bias(seqs, torch.tensor([[1, 1, 2]]), weight=1.0, neighbors=2), (1, 6))
     np.testing.assert_allclose(rep[0], np.array([0, 2, 3, 1, 0, 0]) / 3, rtol=1e-6)
+
+
+def test_knn_recency_and_idf_by_hand() -> None:
+    # train sequences in time order: A = [1, 2], B = [2, 3], C = [1, 4], D = [5]
+    seqs = sequence_matrix(Sequences.from_lists([[1, 2], [2, 3], [1, 4], [5]], num_items=5))
+    # history [2]: A and B tie at similarity 1; the lower index wins without recency, the newer with it
+    old = dense(knn_bias(seqs, torch.tensor([[2]]), weight=1.0, neighbors=1), (1, 6))
+    new = dense(knn_bias(seqs, torch.tensor([[2]]), weight=1.0, neighbors=1, recency=0.5), (1, 6))
+    np.testing.assert_allclose(old[0], [0, 1, 1, 0, 0, 0])
+    np.testing.assert_allclose(new[0], [0, 0, 1, 1, 0, 0])
+    # both neighbours, recency 0.5 with M = 4: A weighs exp(-3 / 2), B exp(-2 / 2); scores over the peak s(2)
+    a, b = np.exp(-1.5), np.exp(-1.0)
+    both = dense(knn_bias(seqs, torch.tensor([[2]]), weight=1.0, neighbors=2, recency=0.5), (1, 6))
+    np.testing.assert_allclose(both[0], np.array([0, a, a + b, b, 0, 0]) / (a + b), rtol=1e-6)
+    # idf: history [1, 2] weighs 1 by 1/2 and 2 by 1, times log(4 / 2) for both (each in two sequences), so the
+    # ranking of neighbours is unchanged; history [1, 5] with idf: 5 (in one sequence) outweighs 1 further
+    np.testing.assert_allclose(dense(knn_bias(seqs, torch.tensor([[1, 2]]), 1.0, 3, idf=True), (1, 6)),
+                               dense(knn_bias(seqs, torch.tensor([[1, 2]]), 1.0, 3), (1, 6)), rtol=1e-6)
+    w1, w5 = 0.5 * np.log(2.0), np.log(4.0)  # similarities of A and C (item 1) and of D (item 5)
+    got = dense(knn_bias(seqs, torch.tensor([[1, 5]]), weight=1.0, neighbors=3, idf=True), (1, 6))
+    np.testing.assert_allclose(got[0], np.array([0, 2 * w1, w1, 0, w1, w5]) / w5, rtol=1e-6)
 
 
 def test_knn_ties_are_exact_for_fractional_position_weights() -> None:
