@@ -35,6 +35,7 @@ def build_item_graph(
     vocab: ItemVocab | None = None,
     side_info: SideInfo | None = None,
     self_loops: bool = False,
+    sequence_weights: NDArray[np.floating] | None = None,
 ) -> ItemGraph:
     """Build an item graph from chronological sequences.
 
@@ -64,6 +65,8 @@ def build_item_graph(
         vocab: Item vocabulary; a generic one over ``1..num_items`` is made when omitted.
         side_info: Side information attached to the graph.
         self_loops: Keep ``i -> i`` edges from repeated items. Default False.
+        sequence_weights: One factor ``>= 0`` per sequence multiplying the weights of its pairs (e.g. a decay by
+            age, so recent sessions count more); counts and the other edge attributes are unchanged. Default None.
 
     Returns:
         The :class:`ItemGraph`, with ``meta`` recording the parameters.
@@ -107,6 +110,12 @@ def build_item_graph(
             raise ConfigError("weighting='sum_weight' needs event weights in the data")
         w = seqs.weights[pos_b].astype(np.float64)
 
+    if sequence_weights is not None:
+        sw = np.asarray(sequence_weights, dtype=np.float64)
+        if sw.shape != (len(seqs),) or not np.all(np.isfinite(sw)) or (sw < 0).any():
+            raise ConfigError(f"sequence_weights must hold {len(seqs)} finite values >= 0, one per sequence "
+                              f"(got shape {sw.shape})")
+        w = w * sw[seqs.row_ids()[pos_a]]
     gap = neg = np.zeros(1)
     if edge_attributes:
         ts = seqs.timestamps

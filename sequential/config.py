@@ -103,6 +103,9 @@ class SASRecConfig:
             0.0692 -> 0.0715), and test on the refit models at ML-1M HR@10 / NDCG@10 0.3306 / 0.1965 (0.3267 /
             0.18995 with the last item alone, 0.3152 / 0.1820 without a prior) and Beauty 0.1121 / 0.0683 (0.1068 /
             0.0660, 0.1051 / 0.0633); see ``sequential/README.md``.
+        transition_recency: Build that graph with each train sequence's pairs weighted by recency, ``exp(-(M - 1
+            - m) / (transition_recency * M))`` for sequence ``m`` of ``M`` in time order (as ``knn_recency``), so the
+            recent sessions' transitions count more. Read at ``fit``. 0: off. Must be >= 0. Default 0.
         knn_neighbors: Keep the item sets of the train sequences at ``fit`` for ``knn_prior``, which reads this
             many most similar of them. 0: none kept. Default 0.
         knn_prior: Score-level fusion with neighbouring train sequences (session-kNN, V-SKNN): ``score`` adds
@@ -193,6 +196,7 @@ class SASRecConfig:
     transition_prior: float = 1.0
     transition_history: int = 20
     transition_decay: float = 0.8
+    transition_recency: float = 0.0
     repeat_recency: float = 0.0
     repeat_decay: float = 0.5
     knn_neighbors: int = 0
@@ -257,7 +261,7 @@ class SASRecConfig:
         if self.knn_neighbors < 0 or not (math.isfinite(self.knn_prior) and self.knn_prior >= 0):
             raise ConfigError(f"knn_neighbors and knn_prior must be finite and >= 0 (got {self.knn_neighbors}, "
                               f"{self.knn_prior})")
-        for name in ("knn_position_decay", "knn_recency"):
+        for name in ("knn_position_decay", "knn_recency", "transition_recency"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{name} must be finite and >= 0 (got {getattr(self, name)})")
         if self.knn_prior and not self.knn_neighbors:

@@ -27,16 +27,25 @@ import torch
 from graphrec.build import build_item_graph
 from graphrec.sequences import Sequences
 
-__all__ = ["EPS", "transition_matrix", "transition_bias", "sequence_matrix", "knn_bias", "repeat_bias"]
+__all__ = ["EPS", "recency_weights", "transition_matrix", "transition_bias", "sequence_matrix", "knn_bias",
+           "repeat_bias"]
 
 #: Smoothing of the transition probabilities (chosen on Diginetica's validation prefixes with a 3-epoch model:
 #: 1e-3 and 1e-2 within 0.1 P@20 of each other).
 EPS = 1e-3
 
 
-def transition_matrix(train: Sequences, window: int) -> sp.csr_matrix:
-    """Row-normalised ``P(b | a)`` ``[num_items + 1, num_items + 1]`` of the train sequences (row 0 empty)."""
-    g = build_item_graph(train, window=window, directed=True, weighting="inverse_distance")
+def recency_weights(num_sequences: int, recency: float) -> np.ndarray:
+    """``exp(-(M - 1 - m) / (recency * M))`` for sequence ``m`` of ``M`` (row order as time; the newest weighs 1)."""
+    m = np.arange(num_sequences, dtype=np.float64)
+    return np.exp(-(num_sequences - 1 - m) / (recency * max(num_sequences, 1)))
+
+
+def transition_matrix(train: Sequences, window: int, recency: float = 0.0) -> sp.csr_matrix:
+    """Row-normalised ``P(b | a)`` ``[num_items + 1, num_items + 1]`` of the train sequences (row 0 empty); with
+    ``recency > 0`` each sequence's pairs weigh :func:`recency_weights` (recent sessions count more)."""
+    g = build_item_graph(train, window=window, directed=True, weighting="inverse_distance",
+                         sequence_weights=recency_weights(len(train), recency) if recency > 0 else None)
     m = sp.diags(1.0 / np.maximum(g.out_weight(), 1e-300)) @ g.to_scipy().astype(np.float64)
     return sp.csr_matrix(m, dtype=np.float32)
 
@@ -120,8 +129,7 @@ def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float, neig
     q = sp.csr_matrix((weights, (row, item)), shape=(n, sequences.shape[1]))
     sim = (q @ pattern.T).tocoo()
     if recency > 0:
-        m = sequences.shape[0]
-        sim.data *= np.exp(-(m - 1 - sim.col) / (recency * m))
+        sim.data *= recency_weights(sequences.shape[0], recency)[sim.col]
     # keep the top ``neighbors`` similarities of each row: sort by (row, -sim, sequence), rank within the row
     order = np.lexsort((sim.col, -sim.data, sim.row))
     r, c, v = sim.row[order], sim.col[order], sim.data[order]

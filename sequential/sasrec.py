@@ -93,7 +93,8 @@ class SASRec(Recommender):
         """Build what the configured inference-time priors read from ``train``: the transition graph
         (``transition_window``) and the neighbour base of the session-kNN prior (``knn_neighbors``)."""
         cfg = self.config
-        self.transitions_ = transition_matrix(train, cfg.transition_window) if cfg.transition_window else None
+        self.transitions_ = (transition_matrix(train, cfg.transition_window, cfg.transition_recency)
+                             if cfg.transition_window else None)
         self.sequences_ = sequence_matrix(train) if cfg.knn_neighbors else None
 
     def _item_encoder(self, split: Split) -> nn.Module:

@@ -296,3 +296,19 @@ def test_same_graph_with_one_and_two_threads() -> None:
     a, b = graphs
     for name in ("indptr", "indices", "weights", "edge_attr"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_sequence_weights_scale_each_sequences_pairs() -> None:
+    seqs = Sequences.from_lists([[1, 2, 3], [1, 3]], num_items=3)
+    g = build_item_graph(seqs, window=2, directed=True, weighting="inverse_distance",
+                         sequence_weights=np.array([0.5, 2.0]))
+    # 1 -> 2: 0.5 * 1; 1 -> 3: 0.5 * 1/2 + 2 * 1; 2 -> 3: 0.5 * 1
+    assert g.neighbors(1)[0].tolist() == [2, 3]
+    np.testing.assert_allclose(g.neighbors(1)[1], [0.5, 2.25])
+    np.testing.assert_allclose(g.neighbors(2)[1], [0.5])
+    plain = build_item_graph(seqs, window=2, directed=True, weighting="inverse_distance")
+    ones = build_item_graph(seqs, window=2, directed=True, weighting="inverse_distance", sequence_weights=np.ones(2))
+    np.testing.assert_array_equal(plain.weights, ones.weights)
+    for bad in (np.ones(3), np.array([1.0, -1.0]), np.array([1.0, np.nan])):
+        with pytest.raises(ConfigError, match="sequence_weights"):
+            build_item_graph(seqs, window=2, sequence_weights=bad)

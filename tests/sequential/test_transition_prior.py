@@ -158,3 +158,12 @@ def test_a_damaged_transition_graph_is_an_artifact_error(small_split, tmp_path) 
     (tmp_path / "run" / "transitions.npz").write_bytes(b"not an npz")
     with pytest.raises(ArtifactError, match="transitions.npz"):
         load_model(tmp_path / "run")
+
+
+def test_transition_recency_weighs_recent_sequences_more() -> None:
+    train = Sequences.from_lists([[1, 2], [1, 3]], num_items=3)
+    np.testing.assert_allclose(transition_matrix(train, 1).toarray()[1], [0, 0, 0.5, 0.5])
+    # M = 2, recency 1: the older sequence weighs exp(-1 / 2), the newer 1
+    old = np.exp(-0.5)
+    got = transition_matrix(train, 1, recency=1.0).toarray()[1]
+    np.testing.assert_allclose(got, [0, 0, old / (1 + old), 1 / (1 + old)], rtol=1e-6)
