@@ -53,7 +53,8 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
         knns: list[float] | None = None, neighbors: list[int] | None = None,
         knn_decays: list[float] | None = None, knn_recencies: list[float] | None = None,
         knn_idfs: list[bool] | None = None, max_cases: int | None = None,
-        prior_scales: list[float] | None = None, transition_recencies: list[float] | None = None) -> dict[str, Any]:
+        prior_scales: list[float] | None = None, transition_recencies: list[float] | None = None,
+        knn_query_decays: list[float] | None = None) -> dict[str, Any]:
     import dataclasses
 
     from graphrec.model import load_model
@@ -91,11 +92,12 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     if decay is not None:
         rec.config = dataclasses.replace(rec.config, transition_decay=float(decay))
     knn_decays, knn_recencies, knn_idfs = knn_decays or [0.0], knn_recencies or [0.0], knn_idfs or [False]
-    grid = [(b, r, w, h, kw, kn, kd, kr, ki, ps, tr) for b in bonuses for r in recencies for w in priors
+    grid = [(b, r, w, h, kw, kn, kd, kr, ki, ps, tr, kq) for b in bonuses for r in recencies for w in priors
             for h in (histories if w else histories[:1]) for kw in knns for kn in (neighbors if kw else neighbors[:1])
             for kd in (knn_decays if kw else knn_decays[:1]) for kr in (knn_recencies if kw else knn_recencies[:1])
-            for ki in (knn_idfs if kw else knn_idfs[:1]) for ps in (prior_scales or [1.0]) for tr in graphs]
-    for b, r, w, h, kw, kn, kd, kr, ki, ps, tr in grid:
+            for ki in (knn_idfs if kw else knn_idfs[:1]) for ps in (prior_scales or [1.0]) for tr in graphs
+            for kq in ((knn_query_decays or [0.0]) if kw else [0.0])]
+    for b, r, w, h, kw, kn, kd, kr, ki, ps, tr, kq in grid:
         if graphs[tr] is not None:
             rec.transitions_ = graphs[tr]
         # a common scale of every prior term: the same ranking as the network's scores divided by it
@@ -105,11 +107,12 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
                                          transition_history=int(h), repeat_recency=float(r),
                                          repeat_decay=float(repeat_decay), knn_prior=float(kw),
                                          knn_neighbors=int(kn) if kw else rec.config.knn_neighbors,
-                                         knn_position_decay=float(kd), knn_recency=float(kr), knn_idf=bool(ki))
+                                         knn_position_decay=float(kd), knn_recency=float(kr), knn_idf=bool(ki),
+                                         knn_query_decay=float(kq))
         rec.config.validate()
         row: dict[str, Any] = {"bonus": b, "prior": w, "history": h, "recency": r, "knn": kw, "neighbors": kn,
                                "knn_decay": kd, "knn_recency": kr, "knn_idf": ki, "prior_scale": ps,
-                               "transition_recency": tr}
+                               "transition_recency": tr, "knn_query_decay": kq}
         parts: dict[str, tuple[int, dict[str, float]]] = {}
         for part, mask in (("repeat", repeat), ("new", ~repeat)):
             idx = np.flatnonzero(mask)
@@ -187,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prior-scales", default="1", help="common factors of every prior weight (grid): the ranking "
                     "of the network's scores divided by that factor")
     ap.add_argument("--transition-recency", default="0", help="transition_recency values (grid with --priors)")
+    ap.add_argument("--knn-query-decay", default="0", help="knn_query_decay values (grid with --knn; 0 = linear)")
     ap.add_argument("--max-cases", type=int, default=None,
                     help="score a fixed random subset (seed 0) of this many cases instead of all")
     ap.add_argument("--k", type=int, default=20)
@@ -204,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                  [float(x) for x in args.knn_decay.split(",")], [float(x) for x in args.knn_recency.split(",")],
                  [bool(int(x)) for x in args.knn_idf.split(",")], args.max_cases,
                  [float(x) for x in args.prior_scales.split(",")],
-                 [float(x) for x in args.transition_recency.split(",")])
+                 [float(x) for x in args.transition_recency.split(",")],
+                 [float(x) for x in args.knn_query_decay.split(",")])
     name = args.name or f"sasrec_repeat_bonus_{args.dataset}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result, args.k), encoding="utf-8")

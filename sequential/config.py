@@ -125,6 +125,9 @@ class SASRecConfig:
             files are in time order): the similarity of train sequence ``m`` of ``M`` is multiplied by
             ``exp(-(M - 1 - m) / (knn_recency * M))`` before the neighbours are chosen, so 0.1 divides it by
             ``e`` for every tenth of the log further back. 0: off. Must be >= 0. Default 0.
+        knn_query_decay: STAN's ``lambda_1``: weigh the history's clicks ``exp(-age / knn_query_decay)`` in the
+            similarity (``age`` 0 for the last click) instead of linearly by position. 0: linear. Must be >= 0.
+            Default 0.
         knn_idf: Weigh each item the history shares with a train sequence by ``log(M / df)``, ``df`` the train
             sequences holding it. Default False.
 
@@ -204,6 +207,7 @@ class SASRecConfig:
     knn_position_decay: float = 0.0
     knn_recency: float = 0.0
     knn_idf: bool = False
+    knn_query_decay: float = 0.0
     loss: Literal["ce", "bce", "sampled_softmax", "in_batch", "gbce"] = "ce"
     num_negatives: int | None = None
     sampler: Literal["uniform", "popularity", "log_uniform"] = "uniform"
@@ -261,7 +265,7 @@ class SASRecConfig:
         if self.knn_neighbors < 0 or not (math.isfinite(self.knn_prior) and self.knn_prior >= 0):
             raise ConfigError(f"knn_neighbors and knn_prior must be finite and >= 0 (got {self.knn_neighbors}, "
                               f"{self.knn_prior})")
-        for name in ("knn_position_decay", "knn_recency", "transition_recency"):
+        for name in ("knn_position_decay", "knn_recency", "transition_recency", "knn_query_decay"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{name} must be finite and >= 0 (got {getattr(self, name)})")
         if self.knn_prior and not self.knn_neighbors:

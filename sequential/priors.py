@@ -105,8 +105,8 @@ def _pattern(m: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float, neighbors: int,
-             position_decay: float = 0.0, recency: float = 0.0,
-             idf: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+             position_decay: float = 0.0, recency: float = 0.0, idf: bool = False,
+             query_decay: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(row, item, bias)``: ``weight * s(item) / max_j s(j)`` for the items of each history's ``neighbors``
     most similar train sequences (``sequences`` from :func:`sequence_matrix`; module docstring for ``s`` and
     ``position_decay``, 0 = off; a base saved as plain item sets has every position 1, where it changes nothing).
@@ -115,6 +115,8 @@ def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float, neig
     ``exp(-(M - 1 - m) / (recency * M))`` before the neighbours are chosen (STAN's ``lambda_2`` with the row
     order as time: for logs whose sequences are in time order, such as session files). ``idf`` weighs each shared
     item by ``log(M / df)``, ``df`` the number of train sequences holding it, so rare items say more.
+    ``query_decay > 0`` weighs the history's clicks ``exp(-age / query_decay)`` (STAN's ``lambda_1``) instead of
+    linearly by position.
 
     Ties between equally similar sequences go to the lower sequence index, so the result is deterministic."""
     row, item, age, length = _history_rows(inputs)
@@ -122,7 +124,7 @@ def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float, neig
     pattern = _pattern(sequences)
     # position weights times n (integers, so equal similarities tie exactly; the final division by the row's peak
     # removes the scale); a repeated item's weights add up
-    weights = (length[row] - age).astype(np.float64)
+    weights = np.exp(-age / query_decay) if query_decay > 0 else (length[row] - age).astype(np.float64)
     if idf:
         df = np.bincount(pattern.indices, minlength=sequences.shape[1])
         weights *= np.log(sequences.shape[0] / np.maximum(df[item], 1))

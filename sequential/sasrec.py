@@ -173,7 +173,7 @@ class SASRec(Recommender):
             if self.sequences_ is None:
                 raise ConfigError("knn_prior needs the train sequences: fit with knn_neighbors >= 1")
             parts.append(knn_bias(self.sequences_, inputs, cfg.knn_prior, cfg.knn_neighbors, cfg.knn_position_decay,
-                                  cfg.knn_recency, cfg.knn_idf))
+                                  cfg.knn_recency, cfg.knn_idf, cfg.knn_query_decay))
         if not parts:
             empty = torch.zeros(0, dtype=torch.long)
             return empty, empty, torch.zeros(0)

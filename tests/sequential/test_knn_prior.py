@@ -97,6 +97,16 @@ def test_knn_recency_and_idf_by_hand() -> None:
     np.testing.assert_allclose(got[0], np.array([0, 2 * w1, w1, 0, w1, w5]) / w5, rtol=1e-6)
 
 
+def test_knn_query_decay_by_hand() -> None:
+    seqs = sequence_matrix(Sequences.from_lists([[1, 2], [2, 3], [1, 4], [5]], num_items=5))
+    e = np.exp(-1.0)
+    # history [1, 2] with query_decay 1: item 2 (age 0) weighs 1, item 1 (age 1) e^-1, so the similarities are
+    # A = 1 + e^-1, B = 1, C = e^-1; all three neighbours: s = (A + C, A + B, B, C) for items 1..4
+    got = dense(knn_bias(seqs, torch.tensor([[1, 2]]), weight=1.0, neighbors=3, query_decay=1.0), (1, 6))
+    s = np.array([0, 1 + 2 * e, 2 + e, 1, e, 0])
+    np.testing.assert_allclose(got[0], s / s.max(), rtol=1e-6)
+
+
 def test_knn_ties_are_exact_for_fractional_position_weights() -> None:
     # history 1..10: item 3 weighs 3/10, items 1 and 2 weigh 1/10 + 2/10, equal in exact arithmetic (0.3 vs
     # 0.30000000000000004 in floats); the rule keeps the lower sequence index, here [3]
