@@ -150,9 +150,11 @@ def markdown(result: dict[str, Any], k: int) -> str:
     if any(r.get("recency") or r.get("knn") for r in result["rows"]):
         out += [f"`recency`: `repeat_recency` (decay `{result.get('repeat_decay')}`); `knn`: `knn_prior` over the "
                 "train sequences, `k` of them (`knn_neighbors`); `decay`, `age`, `idf`: `knn_position_decay`, "
-                "`knn_recency`, `knn_idf` (STAN's lambda_3 and lambda_2, IDF weights).", ""]
-    out += [f"| bonus | recency | prior | history | knn | k | decay | age | idf | HR@{k} | MRR@{k} | NDCG@10 | "
-            f"HR@{k} on repeats | HR@{k} on new items |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "`knn_recency`, `knn_idf` (STAN's lambda_3 and lambda_2, IDF weights); `q`: `knn_query_decay` "
+                "(STAN's lambda_1; 0 = linear click weights); `trec`: `transition_recency`.", ""]
+    out += [f"| bonus | recency | prior | history | knn | k | decay | age | idf | q | trec | HR@{k} | MRR@{k} | "
+            f"NDCG@10 | HR@{k} on repeats | HR@{k} on new items |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         a, rep, new = r["all"], r["repeat"], r["new"]
         parts = [f"{100 * p[f'HR@{k}']:.2f}" if p else "-" for p in (rep, new)]
@@ -160,6 +162,7 @@ def markdown(result: dict[str, Any], k: int) -> str:
         out.append(f"| {r['bonus']} | {r.get('recency', 0.0)} | {r.get('prior', 0.0)} | {r.get('history', 1)} | "
                    f"{knn} | {r.get('neighbors') if knn else '-'} | {r.get('knn_decay', 0.0) if knn else '-'} | "
                    f"{r.get('knn_recency', 0.0) if knn else '-'} | {int(r.get('knn_idf', False)) if knn else '-'} | "
+                   f"{r.get('knn_query_decay', 0.0) if knn else '-'} | {r.get('transition_recency', 0.0)} | "
                    f"{100 * a[f'HR@{k}']:.2f} | "
                    f"{100 * a[f'MRR@{k}']:.2f} | "
                    f"{a['NDCG@10']:.4f} | {parts[0]} | {parts[1]} |")

@@ -34,11 +34,19 @@ SESSION_RECIPE: dict[str, Any] = {
     "knn_neighbors": 50, "knn_prior": 16.0,
 }
 
-#: The fused model's session recipe: :data:`SESSION_RECIPE` with frozen DeepWalk vectors of the train sessions
-#: fused into the item table (``graph_source="deepwalk"``) and the CORE readout (``readout="items"``), which
-#: reaches in 6 epochs what the hidden-state readout reached in 12. Trained on train + validation, it tests
-#: P@20 53.61 / MRR@20 19.17 on Diginetica (``benchmarks/results/fusion_notes.md``, session 13).
-FUSION_SESSION_RECIPE: dict[str, Any] = {**SESSION_RECIPE, "readout": "items", "epochs": 6, "graph_source": "deepwalk"}
+#: The fused model's session recipe: :data:`SESSION_RECIPE`'s training with frozen DeepWalk vectors of the train
+#: sessions fused into the item table (``graph_source="deepwalk"``) and the CORE readout (``readout="items"``),
+#: which reaches in 6 epochs what the hidden-state readout reached in 12; and session 14's inference terms, chosen
+#: on the validation prefixes of a 3-epoch train-only model (``benchmarks/results/fusion_notes.md``, session 14):
+#: every prior at 0.75 of the session-8 weights, and a session-kNN over the 200 most similar train sessions with
+#: recent sessions favoured (``knn_recency``), IDF item weights and exponential click weights (``knn_query_decay``).
+#: Trained on train + validation, it tests P@20 54.38 / MRR@20 19.30 on Diginetica (53.61 / 19.17 with session 8's
+#: terms).
+FUSION_SESSION_RECIPE: dict[str, Any] = {
+    **SESSION_RECIPE, "readout": "items", "epochs": 6, "graph_source": "deepwalk",
+    "repeat_bonus": 9.0, "repeat_recency": 12.0, "transition_prior": 0.75,
+    "knn_neighbors": 200, "knn_prior": 18.0, "knn_recency": 0.3, "knn_idf": True, "knn_query_decay": 1.0,
+}
 
 
 @dataclass(frozen=True)
