@@ -6,7 +6,6 @@ import dataclasses
 import sys
 
 import numpy as np
-import torch
 
 from graphrec import datasets
 from graphrec.evaluate import evaluate
