@@ -95,7 +95,8 @@ def run(dataset: str, overrides: dict[str, Any], checkpoint: str | None, run_dir
     grid = [(b, r, w, h, kw, kn, kd, kr, ki, ps, tr, kq) for b in bonuses for r in recencies for w in priors
             for h in (histories if w else histories[:1]) for kw in knns for kn in (neighbors if kw else neighbors[:1])
             for kd in (knn_decays if kw else knn_decays[:1]) for kr in (knn_recencies if kw else knn_recencies[:1])
-            for ki in (knn_idfs if kw else knn_idfs[:1]) for ps in (prior_scales or [1.0]) for tr in graphs
+            for ki in (knn_idfs if kw else knn_idfs[:1]) for ps in (prior_scales or [1.0])
+            for tr in (graphs if w else list(graphs)[:1])
             for kq in ((knn_query_decays or [0.0]) if kw else [0.0])]
     for b, r, w, h, kw, kn, kd, kr, ki, ps, tr, kq in grid:
         if graphs[tr] is not None:

@@ -147,6 +147,11 @@ def refit_best_epochs(cls: type[Recommender], config: dict[str, Any], split: Spl
     validation cases evaluate only at the last epoch, so nothing stops them early."""
     again = {**config, "epochs": epochs}
     fields = getattr(cls.config_class, "__dataclass_fields__", {})
+    schedule = config.get("lr_schedule", getattr(fields.get("lr_schedule"), "default", "constant"))
+    if schedule != "constant":
+        log.warning("%s: the refit decays the learning rate (%s) to 0 over %d epochs, the validated fit over its "
+                    "configured %s: pass --train-full to train the configured epochs once (the session protocol)",
+                    cls.name, schedule, epochs, config.get("epochs", getattr(fields.get("epochs"), "default", "?")))
     for key in ("checkpoint_dir", "max_minutes"):
         if key in fields:
             again[key] = None

@@ -358,7 +358,7 @@ train_full_option = click.option(
 recipe_option = click.option(
     "--recipe/--no-recipe", default=True, show_default=True,
     help="Start from the model's recipe for the data's protocol where it has one (sasrec and fusion on session "
-         "data: sequential/config.py SESSION_RECIPE); --set and --config values override it key by key.")
+         "data: sequential/config.py SESSION_RECIPE); --set (and train's --config) values override it key by key.")
 
 
 @main.command("train")
@@ -407,7 +407,8 @@ def train(model_name: str, out: str, config_path: str | None, overrides: tuple[s
     counts = split.train.item_counts()
     metrics = {"valid": evaluate(model, split.valid, item_counts=counts) if len(fit_split.valid) else {},
                "test": evaluate(model, split.test, item_counts=fit_split.train.item_counts()), "dataset": ds.name,
-               "protocol": split.protocol, "fit_for_test": FIT_TRAIN_FULL if train_full else "train"}
+               "protocol": split.protocol, "fit_for_test": FIT_TRAIN_FULL if train_full else "train",
+               "recipe": ds.protocol if recipe and cls.recipe(ds.protocol) else None}
     model.save(out, metrics=metrics, seed=seed, data_hash=ds.data_hash)
     if index and hasattr(model, "build_index"):
         _build_index(model, Path(out))

@@ -90,6 +90,9 @@ class Recommender(ABC):
         self.vocab_: ItemVocab | None = None
         self.history_: dict[str, Any] = {}
 
+    #: Keys whose user value voids the recipe's values of the keys listed (e.g. ``loss`` and its ``num_negatives``).
+    recipe_links: ClassVar[dict[str, tuple[str, ...]]] = {}
+
     @classmethod
     def recipe(cls, protocol: str) -> dict[str, Any]:
         """Settings measured as best for this model under evaluation ``protocol`` (``leave-one-out``,
@@ -103,6 +106,9 @@ class Recommender(ABC):
         """``config`` over :meth:`recipe` of ``protocol``: the user's settings win, key by key. Logs the recipe's
         settings that apply."""
         recipe = cls.recipe(protocol)
+        for key, dependents in cls.recipe_links.items():  # a user's value voids the recipe's keys tied to it
+            if key in config:
+                recipe = {k: v for k, v in recipe.items() if k not in dependents}
         used = {k: v for k, v in recipe.items() if k not in config}
         if used:
             log.info("%s: the %s recipe sets %s (override with --set, or --no-recipe)", cls.name, protocol,

@@ -383,3 +383,6 @@ class FusionConfig(SASRecConfig):
             raise ConfigError(f"graph_top_k must be >= 1 (got {self.graph_top_k})")
         if self.graph_source == "precomputed" and not self.precomputed_path:
             raise ConfigError("graph_source='precomputed' needs precomputed_path (an Embeddings directory)")
+        if self.precomputed_path and self.graph_source != "precomputed":
+            raise ConfigError(f"precomputed_path is set but graph_source is {self.graph_source!r}: add "
+                              "graph_source=precomputed to use those vectors")

@@ -164,7 +164,8 @@ class FusedSASRec(SASRec):
             emb = self._walk_vectors(split) if cfg.graph_source == "deepwalk" else Embeddings.load(
                 cfg.precomputed_path)  # type: ignore[arg-type]
             if emb.vocab.size != split.num_items or not np.array_equal(emb.vocab.ids, split.vocab.ids):
-                raise ConfigError(f"precomputed vectors in {cfg.precomputed_path} use a different item vocabulary "
+                source = cfg.precomputed_path or "fitted"
+                raise ConfigError(f"the {cfg.graph_source} vectors ({source}) use a different item vocabulary "
                                   f"({emb.vocab.size} items) than {split.name} ({split.num_items} items)")
             self.encoder_kind_ = "precomputed"
             graph: nn.Module = PrecomputedVectors(torch.from_numpy(emb.vectors))

@@ -7,7 +7,7 @@ weights within ``window`` clicks, each row normalised to ``P(b | a)``. ``score``
 rows of the last ``transition_history`` items with weights ``transition_decay ** age``: the log of the smoothed
 probability ``P + EPS`` up to a constant that does not change any ranking, and zero for items that never followed.
 
-The neighbour prior is session-kNN (V-SKNN of Ludewig and Jannach, 2018) over the binary item sets of the train
+The neighbour prior is session-kNN (V-SKNN of Ludewig and Jannach, 2018) over the item sets of the train
 sequences: a history's clicks weighted linearly by position (the most recent 1, the first ``1 / n``; the weights
 of a repeated item add up), its similarity to a train sequence the sum of the weights of their shared items, and
 an item's score the summed similarity of the ``k`` most similar sequences that hold it, divided by the history's
@@ -118,7 +118,9 @@ def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float, neig
     ``query_decay > 0`` weighs the history's clicks ``exp(-age / query_decay)`` (STAN's ``lambda_1``) instead of
     linearly by position.
 
-    Ties between equally similar sequences go to the lower sequence index, so the result is deterministic."""
+    Ties between equally similar sequences go to the lower sequence index, so the result is deterministic (with
+    the default linear click weights equal similarities are exactly equal; with ``idf`` or ``query_decay`` they are
+    floats and rounding may order them)."""
     row, item, age, length = _history_rows(inputs)
     n = inputs.shape[0]
     pattern = _pattern(sequences)

@@ -62,6 +62,8 @@ class SASRec(Recommender):
         self.transitions_: sp.csr_matrix | None = None
         self.sequences_: sp.csr_matrix | None = None
 
+    recipe_links: ClassVar[dict[str, tuple[str, ...]]] = {"loss": ("num_negatives",)}
+
     @classmethod
     def recipe(cls, protocol: str) -> dict[str, Any]:
         """:data:`~sequential.config.SESSION_RECIPE` for the session protocol, else nothing (the defaults are the

@@ -14,6 +14,7 @@ import graphrec.datasets
 from graphrec.bench import bench_model
 from graphrec.cli import main
 from graphrec.config import from_dict
+from graphrec.errors import ConfigError
 from graphrec.model import get_model_class, load_model
 from graphrec.split import Split, session_split
 from sequential.config import FUSION_SESSION_RECIPE, SESSION_RECIPE, FusionConfig, SASRecConfig
@@ -59,8 +60,14 @@ def test_bench_applies_the_recipe_on_session_data(session_data: Split) -> None:
     plain = bench_model("sasrec", session_data, config=TINY, train_full=True, recipe=False)
     assert plain["recipe"] is None
     assert plain["config"]["loss"] == "ce" and plain["config"]["repeat_bonus"] == 0.0
-    # the repeat bonus of the recipe changes the ranking: the session's own items rise
-    assert row["MRR@20"] != plain["MRR@20"]
+
+
+def test_a_users_loss_voids_the_recipes_negatives_and_bad_mixes_are_named() -> None:
+    cfg = SASRec.with_recipe("session", {"loss": "bce"})
+    assert cfg["loss"] == "bce" and "num_negatives" not in cfg  # bce's own default (1), not the recipe's 4096
+    assert from_dict(SASRecConfig, cfg).negatives() == 1
+    with pytest.raises(ConfigError, match="graph_source=precomputed"):
+        FusedSASRec(**FusedSASRec.with_recipe("session", {"precomputed_path": "dw"}))
 
 
 def test_deepwalk_graph_source_fuses_deepwalk_vectors(small_split: Split, tmp_path) -> None:  # noqa: ANN001
@@ -86,3 +93,10 @@ def test_cli_recipe_flag(tmp_path) -> None:  # noqa: ANN001
         assert result.exit_code == 0, result.output
         metrics = json.loads((out / "sasrec" / "metrics.json").read_text())
         assert metrics["config"]["loss"] == loss
+        assert metrics["recipe"] == ("session" if flag == "--recipe" else None)
+        run = tmp_path / f"train{flag}"
+        result = CliRunner().invoke(main, ["train", "sasrec", *data, "--train-full", flag, "--no-index",
+                                           "--out", str(run), *[a.replace("sasrec.", "") for a in sets]])
+        assert result.exit_code == 0, result.output
+        assert json.loads((run / "config.json").read_text())["config"]["loss"] == loss
+        assert json.loads((run / "metrics.json").read_text())["recipe"] == ("session" if flag == "--recipe" else None)
