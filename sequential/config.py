@@ -22,31 +22,23 @@ LOSSES = ("ce", "bce", "sampled_softmax", "in_batch", "gbce")
 SAMPLERS = ("uniform", "popularity", "log_uniform")
 
 #: SASRec's recipe for the session protocol (Diginetica, SR-GNN split): short windows, sampled softmax with 4,096
-#: shared negatives, cosine scores, the rate decayed linearly to 0 over 12 epochs, and the inference-time priors
-#: of session logs (a bonus for the session's own items, larger the more recent; the last click's successors in
-#: the transition graph; session-kNN). Each value was chosen on validation cases (short-horizon probes and a
-#: 3-epoch train-only run; ``benchmarks/results/sasrec_quality.md``). Trained on train + validation
-#: (``--train-full``), it tests P@20 52.18 / MRR@20 18.81 on Diginetica.
+#: shared negatives, cosine scores, the CORE readout (``readout="items"``), the rate decayed linearly to 0 over 6
+#: epochs, and the inference-time terms of session logs chosen on validation in session 14 (a bonus for the
+#: session's own items, larger the more recent; the last click's successors in the transition graph; a session-kNN
+#: over the 200 most similar train sessions with recent sessions favoured, IDF item weights and exponential click
+#: weights). Trained on train + validation (``--train-full``), it tests P@20 54.37 / MRR@20 19.29 on Diginetica
+#: (``benchmarks/results/fusion_notes.md``, session 14; session 8's 12-epoch recipe: 52.18 / 18.81).
 SESSION_RECIPE: dict[str, Any] = {
     "max_len": 50, "dropout": 0.1, "cosine_scale": 16.0, "loss": "sampled_softmax", "num_negatives": 4096,
-    "lr": 3e-3, "lr_schedule": "linear", "epochs": 12,
-    "repeat_bonus": 12.0, "repeat_recency": 16.0, "transition_prior": 1.0, "transition_history": 1,
-    "knn_neighbors": 50, "knn_prior": 16.0,
-}
-
-#: The fused model's session recipe: :data:`SESSION_RECIPE`'s training with frozen DeepWalk vectors of the train
-#: sessions fused into the item table (``graph_source="deepwalk"``) and the CORE readout (``readout="items"``),
-#: which reaches in 6 epochs what the hidden-state readout reached in 12; and session 14's inference terms, chosen
-#: on the validation prefixes of a 3-epoch train-only model (``benchmarks/results/fusion_notes.md``, session 14):
-#: every prior at 0.75 of the session-8 weights, and a session-kNN over the 200 most similar train sessions with
-#: recent sessions favoured (``knn_recency``), IDF item weights and exponential click weights (``knn_query_decay``).
-#: Trained on train + validation, it tests P@20 54.38 / MRR@20 19.30 on Diginetica (53.61 / 19.17 with session 8's
-#: terms).
-FUSION_SESSION_RECIPE: dict[str, Any] = {
-    **SESSION_RECIPE, "readout": "items", "epochs": 6, "graph_source": "deepwalk",
-    "repeat_bonus": 9.0, "repeat_recency": 12.0, "transition_prior": 0.75,
+    "lr": 3e-3, "lr_schedule": "linear", "epochs": 6, "readout": "items",
+    "repeat_bonus": 9.0, "repeat_recency": 12.0, "transition_prior": 0.75, "transition_history": 1,
     "knn_neighbors": 200, "knn_prior": 18.0, "knn_recency": 0.3, "knn_idf": True, "knn_query_decay": 1.0,
 }
+
+#: The fused model's session recipe: :data:`SESSION_RECIPE` with frozen DeepWalk vectors of the train sessions fused
+#: into the item table (``graph_source="deepwalk"``). Trained on train + validation, it tests P@20 54.38 / MRR@20
+#: 19.30 on Diginetica (53.61 / 19.17 with session 8's terms; ``fusion_notes.md``, sessions 13 and 14).
+FUSION_SESSION_RECIPE: dict[str, Any] = {**SESSION_RECIPE, "graph_source": "deepwalk"}
 
 
 @dataclass(frozen=True)

@@ -42,20 +42,20 @@ def test_recipes_are_valid_configs_for_the_session_protocol_only() -> None:
         assert SASRec.recipe(protocol) == {} and FusedSASRec.recipe(protocol) == {}
     assert get_model_class("itemknn").recipe("session") == {}
     SASRec.recipe("session")["epochs"] = 99  # a copy: the module's recipe is not changed through it
-    assert SESSION_RECIPE["epochs"] == 12
+    assert SESSION_RECIPE["epochs"] == 6
 
 
 def test_user_settings_win_over_the_recipe_key_by_key() -> None:
-    cfg = SASRec.with_recipe("session", {"epochs": 1, "readout": "items"})
-    assert cfg["epochs"] == 1 and cfg["readout"] == "items"
-    assert cfg["max_len"] == 50 and cfg["knn_prior"] == 16.0
+    cfg = SASRec.with_recipe("session", {"epochs": 1, "readout": "hidden"})
+    assert cfg["epochs"] == 1 and cfg["readout"] == "hidden"
+    assert cfg["max_len"] == 50 and cfg["knn_prior"] == 18.0
     assert SASRec.with_recipe("leave-one-out", {"epochs": 1}) == {"epochs": 1}
 
 
 def test_bench_applies_the_recipe_on_session_data(session_data: Split) -> None:
     row = bench_model("sasrec", session_data, config=TINY, train_full=True)
     assert row["recipe"] == "session"
-    assert row["config"]["loss"] == "sampled_softmax" and row["config"]["repeat_bonus"] == 12.0
+    assert row["config"]["loss"] == "sampled_softmax" and row["config"]["repeat_bonus"] == 9.0
     assert row["config"]["max_len"] == FAST["max_len"] and row["config"]["epochs"] == 1  # the user's values
     plain = bench_model("sasrec", session_data, config=TINY, train_full=True, recipe=False)
     assert plain["recipe"] is None
