@@ -90,16 +90,18 @@ class Recommender(ABC):
         self.vocab_: ItemVocab | None = None
         self.history_: dict[str, Any] = {}
 
+    #: Per evaluation protocol, the settings measured as best for the model where they differ from its config's
+    #: defaults (see :meth:`recipe`).
+    recipes: ClassVar[dict[str, dict[str, Any]]] = {}
     #: Keys whose user value voids the recipe's values of the keys listed (e.g. ``loss`` and its ``num_negatives``).
     recipe_links: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def recipe(cls, protocol: str) -> dict[str, Any]:
-        """Settings measured as best for this model under evaluation ``protocol`` (``leave-one-out``,
-        ``time-cut``, ``session``) where they differ from the config's defaults; ``graphrec train`` and
-        ``graphrec bench`` apply them beneath the user's own settings (``--no-recipe``: the plain defaults).
-        Empty unless a model says otherwise."""
-        return {}
+        """A copy of ``recipes[protocol]`` (``leave-one-out``, ``time-cut``, ``session``; empty when the model has
+        none): ``graphrec train`` and ``graphrec bench`` apply it beneath the user's own settings (``--no-recipe``:
+        the plain defaults)."""
+        return dict(cls.recipes.get(protocol, {}))
 
     @classmethod
     def with_recipe(cls, protocol: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -145,17 +145,13 @@ class FusedSASRec(SASRec):
 
     name: ClassVar[str] = "fusion"
     config_class: ClassVar[type] = FusionConfig
+    recipes: ClassVar[dict[str, dict[str, Any]]] = {"session": FUSION_SESSION_RECIPE}
     config: FusionConfig
 
     def __init__(self, config: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.graph_: ItemGraph | None = None
         self.encoder_kind_: str | None = None
-
-    @classmethod
-    def recipe(cls, protocol: str) -> dict[str, Any]:
-        """:data:`~sequential.config.FUSION_SESSION_RECIPE` for the session protocol, else nothing."""
-        return dict(FUSION_SESSION_RECIPE) if protocol == "session" else {}
 
     def _item_encoder(self, split: Split) -> nn.Module:
         cfg = self.config

@@ -98,10 +98,8 @@ def sequence_matrix(train: Sequences) -> sp.csr_matrix:
 
 
 def _pattern(m: sp.csr_matrix) -> sp.csr_matrix:
-    """``m`` with every stored value 1."""
-    out = m.copy()
-    out.data = np.ones_like(out.data)
-    return out
+    """``m`` with every stored value 1 (sharing ``m``'s index arrays: it is rebuilt on every scored batch)."""
+    return sp.csr_matrix((np.ones_like(m.data), m.indices, m.indptr), shape=m.shape)
 
 
 def knn_bias(sequences: sp.csr_matrix, inputs: torch.Tensor, weight: float, neighbors: int,

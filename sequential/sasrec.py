@@ -62,13 +62,9 @@ class SASRec(Recommender):
         self.transitions_: sp.csr_matrix | None = None
         self.sequences_: sp.csr_matrix | None = None
 
+    #: :data:`~sequential.config.SESSION_RECIPE` on session data; the defaults are the recipe of user histories.
+    recipes: ClassVar[dict[str, dict[str, Any]]] = {"session": SESSION_RECIPE}
     recipe_links: ClassVar[dict[str, tuple[str, ...]]] = {"loss": ("num_negatives",)}
-
-    @classmethod
-    def recipe(cls, protocol: str) -> dict[str, Any]:
-        """:data:`~sequential.config.SESSION_RECIPE` for the session protocol, else nothing (the defaults are the
-        recipe of user histories)."""
-        return dict(SESSION_RECIPE) if protocol == "session" else {}
 
     # ------------------------------------------------------------------ training
     def fit(self, split: Split) -> SASRec:
