@@ -48,7 +48,7 @@ def run_pair(dataset: str, model: str, work: Path, seed: int, extra: list[str]) 
     return row
 
 
-def plot(rows: list[dict], out: Path) -> None:
+def plot(rows: list[dict], out: Path, name: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,10 +67,11 @@ def plot(rows: list[dict], out: Path) -> None:
                 ax.set_ylabel(f"{metric}@K")
                 ax.set_xscale("log")
                 ax.set_xticks(KS, [str(k) for k in KS])
+                ax.minorticks_off()
         axes[0].legend(fontsize=8)
         fig.suptitle(f"{ds}: test, full ranking")
         fig.tight_layout()
-        fig.savefig(out / f"run_all_{ds}.png", dpi=90)
+        fig.savefig(out / f"{name}_{ds}.png", dpi=90)
         plt.close(fig)
 
 
@@ -82,7 +83,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", default="bench_out/run_all", help="Where per-run directories go (not committed).")
     ap.add_argument("--quick", action="store_true", help="synthetic + lastfm with popular and itemknn")
-    ap.add_argument("--name", default="run_all", help="Result file stem under --out.")
+    ap.add_argument("--name", default="run_all", help="Result file stem under --out (.json, .md, _DATASET.png).")
+    ap.add_argument("--threads", type=int, default=None, help="Torch threads per run (default: the torch default).")
     args = ap.parse_args()
     datasets = ["synthetic", "lastfm"] if args.quick else args.datasets.split(",")
     models = ["popular", "itemknn"] if args.quick else args.models.split(",")
@@ -91,7 +93,7 @@ def main() -> None:
     rows = []
     for ds in datasets:
         for m in models:
-            row = run_pair(ds, m, work, args.seed, [])
+            row = run_pair(ds, m, work, args.seed, [] if args.threads is None else ["--threads", str(args.threads)])
             rows.append(row)
             status = row.get("error") or f"HR@10={row['HR@10']:.4f} NDCG@10={row['NDCG@10']:.4f}"
             print(f"{ds:>18} {m:>10}: {status} ({row.get('wall_seconds', 0):.0f}s)", flush=True)
@@ -116,7 +118,7 @@ def main() -> None:
             md.append(f"\n{r['model']}: failed: {r['error']}")
         md.append("")
     (out / f"{args.name}.md").write_text("\n".join(md) + "\n")
-    plot(rows, out)
+    plot(rows, out, args.name)
     print(f"wrote {out / (args.name + '.md')}", file=sys.stderr)
     os._exit(0)
 
