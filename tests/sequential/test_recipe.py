@@ -34,7 +34,8 @@ def session_data() -> Split:
 
 
 def test_recipes_are_valid_configs_for_the_session_protocol_only() -> None:
-    assert from_dict(SASRecConfig, SESSION_RECIPE).loss == "sampled_softmax"
+    plain = from_dict(SASRecConfig, SESSION_RECIPE)
+    assert (plain.loss, plain.readout, plain.epochs) == ("sampled_softmax", "items", 12)
     fused = from_dict(FusionConfig, FUSION_SESSION_RECIPE)
     assert (fused.graph_source, fused.readout, fused.epochs) == ("deepwalk", "items", 6)
     assert SASRec.recipe("session") == SESSION_RECIPE and FusedSASRec.recipe("session") == FUSION_SESSION_RECIPE
@@ -42,7 +43,7 @@ def test_recipes_are_valid_configs_for_the_session_protocol_only() -> None:
         assert SASRec.recipe(protocol) == {} and FusedSASRec.recipe(protocol) == {}
     assert get_model_class("itemknn").recipe("session") == {}
     SASRec.recipe("session")["epochs"] = 99  # a copy: the module's recipe is not changed through it
-    assert SESSION_RECIPE["epochs"] == 6
+    assert SESSION_RECIPE["epochs"] == 12
 
 
 def test_user_settings_win_over_the_recipe_key_by_key() -> None:
